@@ -1,0 +1,60 @@
+"""Files that must never be seen half-written: pid files and state."""
+import os
+
+
+def write_atomic(path, data, mode=0o644, sync_dir=True):
+    """Replace `path` with `data` (str or bytes) so that a reader, or a crash, sees the old
+    file or the new one, never a mix: temp file beside it, fsync, rename, fsync the directory.
+    """
+    if isinstance(data, str):
+        data = data.encode()
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        unlink_quiet(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        unlink_quiet(tmp)
+        raise
+    if sync_dir:
+        fsync_dir(directory)
+
+
+def fsync_dir(directory):
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_quiet(path):
+    try:
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def read_text(path, limit=65536):
+    """The start of a small file as text, or None if it can't be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, limit).decode("utf-8", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

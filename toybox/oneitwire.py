@@ -1,0 +1,49 @@
+"""What oneit (PID 1) and its child (svinit, PID 2) exchange, declared once.
+
+Exit reports (`oneit -3`): the child reads fd 3. Each record is one reaped
+orphan: its PID as a native signed 32-bit integer (toybox's format), or with
+`oneit -3 -S` the PID then the raw wait status, both 32-bit native (8 bytes).
+oneit tells the child which format it writes in ONEIT_REPORT_FORMAT; a child of
+toybox's own oneit finds the variable unset and must expect 4-byte records
+(which, by an upstream bug, carry the child's own PID, not the orphan's).
+
+Heartbeat (`oneit -w SECONDS`): oneit passes the write end of a pipe whose fd
+number is in ONEIT_HEARTBEAT_FD and the period in ONEIT_HEARTBEAT_SECONDS; the
+child writes any byte to it at least once per period or is killed (SIGKILL).
+
+ONEIT_PID is oneit's PID, so the child can tell that its parent is oneit (and
+not whatever adopted it) before asking it to halt, power off or reboot.
+"""
+import struct
+
+REPORT_FD = 3
+ENV_FORMAT = "ONEIT_REPORT_FORMAT"
+FORMAT_PID = "pid"               # 4-byte records (toybox compatible)
+FORMAT_PID_STATUS = "pid-status"  # 8-byte records
+ENV_HEARTBEAT_FD = "ONEIT_HEARTBEAT_FD"
+ENV_HEARTBEAT_SECONDS = "ONEIT_HEARTBEAT_SECONDS"
+ENV_PID = "ONEIT_PID"
+
+_PID = struct.Struct("=i")
+_PID_STATUS = struct.Struct("=ii")
+
+
+def record_size(fmt):
+    return _PID_STATUS.size if fmt == FORMAT_PID_STATUS else _PID.size
+
+
+def pack(pid, status, fmt):
+    if fmt == FORMAT_PID_STATUS:
+        return _PID_STATUS.pack(pid, status)
+    return _PID.pack(pid)
+
+
+def unpack(buf, fmt):
+    """Complete records in `buf` as [(pid, status or None)], and the leftover bytes."""
+    size = record_size(fmt)
+    end = len(buf) - len(buf) % size
+    if fmt == FORMAT_PID_STATUS:
+        out = list(_PID_STATUS.iter_unpack(buf[:end]))
+    else:
+        out = [(pid, None) for (pid,) in _PID.iter_unpack(buf[:end])]
+    return out, buf[end:]

@@ -1,0 +1,75 @@
+"""Reading /proc: process state and start time (to tell a PID from its reuse), boot id."""
+import os
+
+from toybox.fs import read_text
+
+
+class ProcStat:
+    """Fields of /proc/PID/stat that a supervisor needs."""
+
+    __slots__ = ("pid", "comm", "state", "ppid", "pgrp", "session", "starttime")
+
+    def __init__(self, pid, comm, state, ppid, pgrp, session, starttime):
+        self.pid = pid
+        self.comm = comm
+        self.state = state
+        self.ppid = ppid
+        self.pgrp = pgrp
+        self.session = session
+        self.starttime = starttime
+
+
+def parse_stat(pid, text):
+    """Parse the text of /proc/PID/stat. comm is in parentheses and may hold spaces and ')',
+    so the fields are split after the last ')'. Returns None for text that doesn't parse.
+    """
+    open_at = text.find("(")
+    close_at = text.rfind(")")
+    if open_at < 0 or close_at < open_at:
+        return None
+    rest = text[close_at + 2:].split()
+    # rest[0] is field 3 (state); field N is rest[N - 3]; starttime is field 22.
+    if len(rest) < 20:
+        return None
+    try:
+        return ProcStat(pid, text[open_at + 1:close_at], rest[0], int(rest[1]), int(rest[2]),
+                        int(rest[3]), int(rest[19]))
+    except ValueError:
+        return None
+
+
+def stat(pid, proc="/proc"):
+    """ProcStat of a live process, or None if there is no such process."""
+    text = read_text("%s/%d/stat" % (proc, pid), 4096)
+    return None if text is None else parse_stat(pid, text)
+
+
+def starttime(pid, proc="/proc"):
+    """Start time of PID in clock ticks since boot (field 22), or None if it doesn't exist."""
+    st = stat(pid, proc)
+    return None if st is None else st.starttime
+
+
+def alive(pid, start=None, proc="/proc"):
+    """True if PID exists, is not a zombie, and (if given) started at `start`:
+    the same process, not a later one that reuses its number."""
+    st = stat(pid, proc)
+    if st is None or st.state in ("Z", "X"):
+        return False
+    return start is None or st.starttime == start
+
+
+def boot_id(proc="/proc"):
+    """This boot's id; state from an earlier boot must not be trusted."""
+    text = read_text(proc + "/sys/kernel/random/boot_id", 128)
+    return text.strip() if text else ""
+
+
+def clock_ticks():
+    return os.sysconf("SC_CLK_TCK")
+
+
+def uptime(proc="/proc"):
+    """Seconds since boot (float), the clock that starttime counts in."""
+    text = read_text(proc + "/uptime", 128)
+    return float(text.split()[0]) if text else 0.0

@@ -1,0 +1,244 @@
+"""The control protocol between ctl (and shutdown) and svinit, declared once.
+
+Transport: a Unix stream socket, mode 0600. Each message is one line of JSON (an
+object) ending in "\\n", at most MAX_LINE bytes. The client sends one request and
+reads one reply; for a waiting request (start/stop without no_wait) the reply
+comes when the service reached its state or failed.
+
+Request:  {"v": 1, "cmd": "status", "name": "sshd", ...arguments}
+Reply:    {"v": 1, "ok": true, ...results}
+          {"v": 1, "ok": false, "error": "human text", "code": "ERROR-CODE"}
+
+Both sides check "v": a reply or request of another version is an error
+("version"), so an old ctl never misreads a new svinit.
+
+Commands (request fields beyond v/cmd; reply fields when ok):
+  list                                -> services: [STATUS...] sorted by name
+  status   name                       -> service: STATUS
+  start    name, wait=true            -> service: STATUS (when started; ok=false
+                                         with code "failed" and service if it failed)
+  stop     name, wait=true, force=false -> service: STATUS (refused with code
+                                         "refused" if running hard dependents
+                                         need it and not force)
+  restart  name, wait=true, force=false -> service: STATUS
+  wake     name, wait=true            -> service: STATUS (start without marking active)
+  release  name                       -> service: STATUS (drop the active mark)
+  signal   name, signal=INT           -> service: STATUS
+  reload   name                       -> service: STATUS (file re-read; a bad file
+                                         fails the request with FILE:LINE in error)
+  log      name, lines=INT            -> lines: [str...] (its recent output)
+  shutdown how="halt"|"poweroff"|"reboot" -> accepted: true (before it is done)
+
+STATUS is an object:
+  name     str
+  state    "stopped" | "starting" | "started" | "stopping"
+  target   "started" | "stopped"    where the service is heading
+  pid      int | null
+  failed   bool                     stopped because it failed
+  reason   str | null               why it failed / stopped, in words
+  active   bool                     explicitly activated (not only a dependency)
+  type     "process" | "bgprocess" | "scripted" | "internal"
+  since    float                    time.time() of the last state change
+  started_at float | null           time.time() the running process started
+  restarts int                      automatic restarts so far
+  exit_status str | null            last exit in words ("exited 3", "killed by signal 9 (SIGKILL)")
+  exit_code int | null              last exit as a shell shows it (128+N for signal N)
+  console  "has" | "waiting" | null
+  file     str | null               the service file
+
+This module imports only C modules (_json, _socket): every `ctl status` pays for
+what it loads, and `json` (which pulls in `re`) and `socket` (which pulls in
+`enum`) would double its cost.
+"""
+import os
+
+VERSION = 1
+MAX_LINE = 64 * 1024          # a request longer than this is refused
+MAX_REPLY = 16 * 1024 * 1024  # replies (a `list` of thousands of services) may be longer
+CLIENT_TIMEOUT = 10.0         # seconds ctl waits for an answer (waiting commands: see ctl)
+SERVER_IDLE_TIMEOUT = 5.0     # seconds svinit gives a client to send its request
+DEFAULT_SOCKET = "/run/svinit.sock"
+
+# Error codes a reply may carry in "code"; ctl maps them to exit codes.
+E_BAD_REQUEST = "bad-request"       # not JSON, too long, missing or bad fields
+E_VERSION = "version"               # protocol version mismatch
+E_UNKNOWN_CMD = "unknown-command"
+E_UNKNOWN_SERVICE = "unknown-service"
+E_FAILED = "failed"                 # the operation was tried and failed
+E_REFUSED = "refused"               # e.g. stop with running hard dependents, no --force
+E_DENIED = "denied"                 # peer credentials not allowed
+E_BUSY = "busy"                     # e.g. shutdown already in progress
+
+# Service states on the wire (`state` of a status object).
+STATES = ("stopped", "starting", "started", "stopping")
+
+
+class ProtocolError(Exception):
+    def __init__(self, msg, code=E_BAD_REQUEST):
+        super().__init__(msg)
+        self.code = code
+
+
+# -- JSON without `json` -------------------------------------------------------
+
+class _Context:
+    # What _json.make_scanner reads from json.JSONDecoder.
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    memo = None
+
+    @staticmethod
+    def parse_constant(name):
+        raise ValueError("bad constant %s" % name)
+
+
+_scan = None
+
+
+def _scanner():
+    global _scan
+    if _scan is None:
+        try:
+            import _json
+            _scan = _json.make_scanner(_Context())
+        except (ImportError, AttributeError):
+            import json
+            _scan = json.JSONDecoder().scan_once
+    return _scan
+
+
+def decode(data):
+    """One JSON value from bytes or str; ValueError if it is not exactly one value."""
+    if isinstance(data, (bytes, bytearray)):
+        data = data.decode("utf-8")
+    text = data.strip()
+    try:
+        value, end = _scanner()(text, 0)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError("extra data after JSON value")
+    return value
+
+
+def _encode_str(s):
+    try:
+        from _json import encode_basestring_ascii
+    except ImportError:
+        from json.encoder import encode_basestring_ascii
+    return encode_basestring_ascii(s)
+
+
+def encode(obj):
+    """JSON text (ASCII) of dicts, lists, tuples, str, int, float, bool and None."""
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, str):
+        return _encode_str(obj)
+    if isinstance(obj, int):
+        return int.__repr__(obj)
+    if isinstance(obj, float):
+        if obj != obj or obj in (float("inf"), float("-inf")):
+            return "null"
+        return float.__repr__(obj)
+    if isinstance(obj, dict):
+        return "{" + ", ".join(_encode_str(str(k)) + ": " + encode(v) for k, v in obj.items()) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ", ".join(encode(v) for v in obj) + "]"
+    raise TypeError("can't encode %r" % type(obj).__name__)
+
+
+def line(obj):
+    """One protocol message: the object as JSON on one line, as bytes."""
+    return (encode(obj) + "\n").encode()
+
+
+def parse_message(raw, limit=MAX_LINE):
+    """The object in one received line (bytes, without or with its newline).
+
+    Raises ProtocolError for anything that is not a JSON object of our version."""
+    if len(raw) > limit:
+        raise ProtocolError("message longer than %d bytes" % limit)
+    try:
+        obj = decode(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ProtocolError("not a JSON line: %s" % e) from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("a message must be a JSON object")
+    if obj.get("v") != VERSION:
+        raise ProtocolError("protocol version %r, expected %d" % (obj.get("v"), VERSION), E_VERSION)
+    return obj
+
+
+def request(cmd, **args):
+    msg = {"v": VERSION, "cmd": cmd}
+    msg.update(args)
+    return msg
+
+
+def reply_ok(**results):
+    msg = {"v": VERSION, "ok": True}
+    msg.update(results)
+    return msg
+
+
+def reply_error(error, code=E_FAILED, **more):
+    msg = {"v": VERSION, "ok": False, "error": error, "code": code}
+    msg.update(more)
+    return msg
+
+
+# -- client ------------------------------------------------------------------
+
+class Unreachable(Exception):
+    """svinit can't be reached at the socket path (the message names it)."""
+
+
+def call(path, msg, timeout=CLIENT_TIMEOUT):
+    """Send one request to svinit at socket `path`, return its reply object.
+
+    Raises Unreachable when there is nobody at `path`, ProtocolError for a reply
+    that isn't one, TimeoutError when no reply came within `timeout` seconds
+    (None waits for ever).
+    """
+    import _socket
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except (FileNotFoundError, ConnectionRefusedError) as e:
+            raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
+        except PermissionError as e:
+            raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
+        except _socket.timeout:
+            raise TimeoutError("no answer from svinit at %s" % path) from None
+        sock.sendall(line(msg))
+        buf = b""
+        while b"\n" not in buf:
+            try:
+                chunk = sock.recv(65536)
+            except _socket.timeout:
+                raise TimeoutError("no answer from svinit at %s within %gs" % (path, timeout)) from None
+            if not chunk:
+                if buf:
+                    break
+                raise ProtocolError("svinit at %s closed the connection without a reply" % path)
+            buf += chunk
+            if len(buf) > MAX_REPLY:
+                raise ProtocolError("reply from svinit longer than %d bytes" % MAX_REPLY)
+        return parse_message(buf.split(b"\n", 1)[0], MAX_REPLY)
+    finally:
+        sock.close()
+
+
+def socket_path(option=None):
+    """The socket path: --socket, else $SVINIT_SOCKET, else DEFAULT_SOCKET."""
+    return option or os.environ.get("SVINIT_SOCKET") or DEFAULT_SOCKET

@@ -1,0 +1,190 @@
+"""The one place where the suite forks, execs, signals, mounts and reboots.
+
+Everything that can harm a machine is guarded here, whatever the caller thinks:
+reboot(2), mount(2) and kill(-1, ...) happen only when this process is PID 1 (of
+the machine, or of a PID namespace); PID 1 is signalled only through
+signal_init(), and only when PID 1 is this suite's own oneit. So nothing run on a
+host by a test can reboot it or signal its init.
+
+Set TOYBOX_SYSCALL_LOG=FILE to have every guarded call appended to FILE as one
+line (`reboot poweroff`, `kill -1 15`, ...), so tests can watch what a PID 1 did.
+"""
+import os
+
+REBOOT_CMDS = {
+    "reboot": 0x01234567,
+    "halt": 0xCDEF0123,
+    "poweroff": 0x4321FEDC,
+}
+RB_DISABLE_CAD = 0
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+TIOCSCTTY = 0x540E
+TIOCNOTTY = 0x5422
+
+_libc = None
+
+
+class Refused(PermissionError):
+    """A guarded call made where it must not be (not PID 1, or PID 1 is not ours)."""
+
+
+def libc():
+    global _libc
+    if _libc is None:
+        import ctypes
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(ret):
+    if ret < 0:
+        import ctypes
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return ret
+
+
+def trace(*words):
+    path = os.environ.get("TOYBOX_SYSCALL_LOG")
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, (" ".join(str(w) for w in words) + "\n").encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def is_pid1():
+    return os.getpid() == 1
+
+
+def _require_pid1(what):
+    if not is_pid1():
+        raise Refused(1, "%s refused: only PID 1 may do that (this is PID %d)" % (what, os.getpid()))
+
+
+# -- signals ---------------------------------------------------------------
+
+def kill(pid, sig):
+    """Signal one process (pid > 1) or one process group (pid < -1)."""
+    if pid in (0, 1, -1):
+        raise Refused(1, "kill(%d) refused: use kill_all() or signal_init()" % pid)
+    os.kill(pid, sig)
+
+
+def killpg(pgid, sig):
+    """Signal a process group; refuses group 0 (our own) and 1."""
+    if pgid <= 1:
+        raise Refused(1, "killpg(%d) refused" % pgid)
+    os.killpg(pgid, sig)
+
+
+def kill_all(sig):
+    """kill(-1, sig): every process but PID 1 and the caller. PID 1 only."""
+    _require_pid1("kill(-1)")
+    trace("kill", -1, sig)
+    os.kill(-1, sig)
+
+
+def pid1_is_ours():
+    """True when PID 1 runs this suite (its command line names oneit/init/toybox under Python).
+
+    A foreign init (systemd, a container runtime's) must never get our signals.
+    """
+    try:
+        with open("/proc/1/cmdline", "rb") as f:
+            words = [w.decode("utf-8", "replace") for w in f.read().split(b"\0") if w]
+    except OSError:
+        return False
+    if not words or not os.path.basename(words[0]).startswith("python"):
+        return False
+    return any(os.path.basename(w) in ("oneit", "init", "toybox", "linuxrc") for w in words[1:])
+
+
+def signal_init(sig):
+    """Ask PID 1 to halt/poweroff/reboot by its conventional signal, if PID 1 is ours."""
+    if is_pid1():
+        raise Refused(1, "signal_init refused: this is PID 1")
+    if not pid1_is_ours():
+        raise Refused(1, "PID 1 is not this suite's oneit: not signalling it")
+    trace("signal_init", sig)
+    os.kill(1, sig)
+
+
+# -- process control ---------------------------------------------------------
+
+def fork():
+    return os.fork()
+
+
+def setsid():
+    return os.setsid()
+
+
+def set_controlling_tty(fd):
+    """Make the terminal on fd the controlling tty of this session leader (job control)."""
+    import fcntl
+    fcntl.ioctl(fd, TIOCSCTTY, 0)
+
+
+def prctl(option, arg):
+    return _check(libc().prctl(option, arg, 0, 0, 0))
+
+
+def set_subreaper():
+    """Orphans of our descendants come to us, not to PID 1 (Linux >= 3.4)."""
+    return prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def set_pdeathsig(sig):
+    return prctl(PR_SET_PDEATHSIG, sig)
+
+
+# -- machine -----------------------------------------------------------------
+
+def sync():
+    os.sync()
+
+
+def reboot(how):
+    """reboot(2) with `halt`, `poweroff` or `reboot`. PID 1 only.
+
+    HALT and POWER_OFF end in do_exit() of the caller when the machine keeps
+    running, which for PID 1 is a kernel panic; so a child makes the call and
+    this process waits for it. Does not return when it works.
+    """
+    cmd = REBOOT_CMDS[how]
+    _require_pid1("reboot(%s)" % how)
+    trace("reboot", how)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            libc().reboot(cmd)
+        finally:
+            os._exit(1)
+    os.waitpid(pid, 0)
+
+
+def disable_cad():
+    """Ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once. PID 1 only."""
+    _require_pid1("reboot(CAD_OFF)")
+    trace("reboot", "cad-off")
+    try:
+        _check(libc().reboot(RB_DISABLE_CAD))
+    except OSError:
+        pass   # EINVAL in a PID namespace: nothing to disable there
+
+
+def mount(source, target, fstype, flags=0, data=None):
+    """mount(2). PID 1 only (of a machine or of a namespace with its own mounts)."""
+    _require_pid1("mount")
+    trace("mount", source, target, fstype, flags, data or "")
+    enc = os.fsencode
+    _check(libc().mount(enc(source), enc(target), enc(fstype), flags,
+                        enc(data) if data is not None else None))
