@@ -68,6 +68,10 @@ def option_string(module, name):
     return opts.get(name, "") if isinstance(opts, dict) else opts
 
 
+# The name the program was called by, before an alias resolves (`init`, not `oneit`).
+INVOKED = None
+
+
 class Context:
     """What an applet's main() receives: the name it runs as, parsed flags and arguments."""
 
@@ -81,6 +85,8 @@ class Context:
 
 def run_applet(name, argv):
     """Run applet `name` with arguments `argv`; return its exit code."""
+    global INVOKED
+    INVOKED = name
     applet = resolve(name)
     if name not in APPLETS:
         name = applet         # an alias runs, and speaks, as its applet
@@ -94,7 +100,13 @@ def run_applet(name, argv):
         return 0
     from toybox.options import Grammar, UsageError
     try:
-        opts, args = Grammar(option_string(module, name)).parse(argv)
+        # An applet's raw_args(invoked) may claim argv as plain words (init as PID 1 gets
+        # the kernel's command-line words, which are not its options).
+        raw = getattr(module, "raw_args", None)
+        if raw is not None and raw(INVOKED):
+            opts, args = Grammar(option_string(module, name)).parse([])[0], list(argv)
+        else:
+            opts, args = Grammar(option_string(module, name)).parse(argv)
         return module.main(Context(name, opts, args)) or 0
     except UsageError as e:
         return usage_error(name, str(e))

@@ -1,0 +1,182 @@
+"""oneit as PID 1 of a new PID namespace (`unshare --pid --fork --mount-proc`), as root.
+
+reboot(2) in a PID namespace kills the namespace's init: unshare then dies of SIGHUP
+(reboot) or SIGINT (halt, power off). TOYBOX_SYSCALL_LOG shows what oneit did first.
+"""
+import os
+import select
+import shutil
+import signal
+import sys
+
+import pytest
+
+from bindir import REPO
+from test_oneit import KID, Oneit, children_of, decode, wait_for
+from toybox.main import launcher
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                reason="needs root and unshare")
+
+UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+
+
+@pytest.fixture
+def kid(tmp_path):
+    path = tmp_path / "kid.py"
+    path.write_text(KID)
+    return [sys.executable, "-S", str(path), str(tmp_path)]
+
+
+@pytest.fixture
+def pid1(bindir, tmp_path):
+    """start(args, bindir=...) runs `unshare ... oneit ARGS` with a syscall log; yields
+    the Oneit (its .proc is unshare) and a reader of the log."""
+    started = []
+    log = str(tmp_path / "syscalls")
+
+    def start(*args, bindir=bindir, prefix=(), name="oneit"):
+        o = Oneit(bindir, tmp_path, [str(a) for a in args], env={"TOYBOX_SYSCALL_LOG": log},
+                  prefix=UNSHARE + list(prefix), name=name)
+        started.append(o)
+        return o
+
+    start.log = lambda: open(log).read().splitlines() if os.path.exists(log) else []
+    yield start
+    for o in started:
+        if o.proc.poll() is None:
+            for pid in children_of(o.pid):
+                os.kill(pid, signal.SIGKILL)    # the namespace's init: all in it die too
+            o.proc.kill()
+            o.proc.wait()
+
+
+def init_pid(o):
+    """The host PID of the namespace's PID 1 (unshare's child)."""
+    return wait_for(lambda: children_of(o.pid), what="the namespace's init")[0]
+
+
+def test_container_mode_exits_with_the_childs_code(pid1):
+    o = pid1("-C", "sh", "-c", "exit 3")
+    assert o.wait() == 3
+    assert pid1.log() == []
+
+
+def test_container_mode_reaps_and_reports_as_pid1(pid1, kid):
+    o = pid1("-C", "-3", "-S", *kid, "orphans", 50)
+    wait_for(lambda: os.path.exists(os.path.join(o.out, "records")), what="reports")
+    pids = o.pids()
+    assert sorted(decode(o.file("records"), True)) == sorted(
+        (p, (i % 200) << 8) for i, p in enumerate(pids))
+    open(os.path.join(o.out, "done"), "w").close()
+    assert o.wait() == 0
+
+
+def test_child_exit_reboots(pid1):
+    o = pid1("-c", "/dev/null", "sh", "-c", "exit 0")
+    assert o.wait() == -signal.SIGHUP
+    assert pid1.log() == ["reboot cad-off", "kill -1 15", "kill -1 18", "reboot reboot"]
+
+
+def test_child_exit_powers_off_with_p(pid1):
+    o = pid1("-p", "-c", "/dev/null", "sh", "-c", "exit 0")
+    assert o.wait() == -signal.SIGINT
+    assert pid1.log()[-1] == "reboot poweroff"
+
+
+def test_child_asks_pid1_to_halt(pid1):
+    o = pid1("-c", "/dev/null", "sh", "-c", "kill -USR1 1; sleep 100")
+    assert o.wait() == -signal.SIGINT
+    assert pid1.log() == ["reboot cad-off", "kill -1 15", "kill -1 18", "reboot halt"]
+
+
+def test_sigusr2_terms_then_kills_everything_then_powers_off(pid1, tmp_path):
+    # The child ignores SIGTERM (and so does its sleep), so only SIGKILL ends them.
+    o = pid1("-c", "/dev/null", "sh", "-c",
+             "trap '' TERM; echo $$ > %s/pids; while :; do sleep 1; done" % tmp_path)
+    wait_for(lambda: o.pids(), what="the child")
+    os.kill(init_pid(o), signal.SIGUSR2)
+    assert o.wait() == -signal.SIGINT
+    assert pid1.log() == ["reboot cad-off", "kill -1 15", "kill -1 18", "kill -1 9",
+                          "reboot poweroff"]
+
+
+def test_reports_orphans_as_pid1(pid1, kid):
+    o = pid1("-3", "-c", "/dev/null", *kid, "orphans", 50)
+    wait_for(lambda: os.path.exists(os.path.join(o.out, "records")), what="reports")
+    pids = o.pids()
+    assert sorted(decode(o.file("records"), False)) == sorted((p, None) for p in pids)
+    open(os.path.join(o.out, "done"), "w").close()
+    assert o.wait() == -signal.SIGHUP
+
+
+def read_console(master):
+    out = b""
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode().replace("\r\n", "\n")
+
+
+def test_messages_go_to_the_console(pid1):
+    master, slave = os.openpty()
+    try:
+        o = pid1("-c", os.ttyname(slave), "/no/such/init")
+        assert o.wait() == -signal.SIGHUP
+        assert read_console(master) == ("oneit: /no/such/init: No such file or directory\n"
+                                        "oneit: reboot: sending SIGTERM to all processes\n")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+FAKE_SVINIT = '''"""usage: svinit [ARG...]
+
+Test stand-in: records how oneit started it, then asks PID 1 to power off.
+"""
+import os
+import sys
+
+OPTIONS = ""
+
+
+def main(ctx):
+    env = sorted("%s=%s" % kv for kv in os.environ.items() if kv[0].startswith("ONEIT_"))
+    fds = [fd for fd in (3, 4) if os.path.exists("/proc/self/fd/%d" % fd)]
+    with open(os.environ["FAKE_OUT"], "w") as f:
+        f.write(repr((sys.argv[1:], ctx.args, env, fds)))
+    os.kill(int(os.environ["ONEIT_PID"]), 12)
+    return 0
+'''
+
+
+def test_init_as_pid1_runs_svinit_with_the_kernel_words(pid1, tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(os.path.join(REPO, "toybox"), lib / "toybox",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (lib / "applets").mkdir()
+    for name in ("__init__.py", "oneit.py"):
+        shutil.copy(os.path.join(REPO, "applets", name), lib / "applets" / name)
+    (lib / "applets" / "svinit.py").write_text(FAKE_SVINIT)
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "toybox").write_text(launcher(sys.executable, str(lib)))
+    (bin_ / "toybox").chmod(0o755)
+    os.symlink("toybox", bin_ / "init")
+    out = tmp_path / "svinit.out"
+    # No /sys and no /dev in the namespace: no console to find, so the kernel's fds stay.
+    hide = "mount -t tmpfs none /sys && mount -t tmpfs none /dev && exec \"$0\" \"$@\""
+    o = pid1("single", "-s", bindir=str(bin_), name="init",
+             prefix=["env", "FAKE_OUT=%s" % out, "sh", "-c", hide])
+    assert o.wait() == -signal.SIGINT
+    argv, args, env, fds = eval(out.read_text())
+    assert argv == ["svinit", "--", "single", "-s"] and args == ["single", "-s"]
+    assert env == ["ONEIT_HEARTBEAT_FD=4", "ONEIT_HEARTBEAT_SECONDS=30", "ONEIT_PID=1",
+                   "ONEIT_REPORT_FORMAT=pid-status"]
+    assert fds == [3, 4]
+    assert pid1.log()[-1] == "reboot poweroff"
