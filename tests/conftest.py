@@ -2,14 +2,10 @@
 import os
 import shlex
 import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
-
-from toybox.main import launcher, list_names  # noqa: E402
+from bindir import REPO, make_bindir  # noqa: F401  (tests import both from here)
 
 
 class Result:
@@ -20,20 +16,6 @@ class Result:
 
     def __repr__(self):
         return "Result(code=%r, out=%r, err=%r)" % (self.code, self.out, self.err)
-
-
-def make_bindir(path):
-    """A directory holding the `toybox` launcher and a symlink per applet, as an image has."""
-    os.makedirs(path, exist_ok=True)
-    prog = os.path.join(path, "toybox")
-    with open(prog, "w") as f:
-        f.write(launcher(sys.executable, REPO))
-    os.chmod(prog, 0o755)
-    for name in list_names():
-        link = os.path.join(path, name)
-        if not os.path.lexists(link):
-            os.symlink("toybox", link)
-    return path
 
 
 @pytest.fixture(scope="session")

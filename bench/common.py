@@ -1,0 +1,65 @@
+"""Shared by the benchmark cases: timing commands side by side, and result rows."""
+import os
+import statistics
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def spawn_wait(argv, env=None):
+    """Run argv to completion with stdout/stderr on /dev/null; return wall seconds."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
+                                           (os.POSIX_SPAWN_DUP2, devnull, 2)])
+        _, status = os.waitpid(pid, 0)
+        elapsed = time.perf_counter() - t0
+    finally:
+        os.close(devnull)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError("%s exited %d" % (" ".join(argv), os.waitstatus_to_exitcode(status)))
+    return elapsed
+
+
+def interleaved(commands, rounds, env=None):
+    """Time each command `rounds` times, round-robin so load changes hit all alike.
+
+    Returns {label: median seconds}."""
+    samples = {label: [] for label in commands}
+    for label, argv in commands.items():   # warm the page cache and .pyc files
+        spawn_wait(argv, env)
+    for _ in range(rounds):
+        for label, argv in commands.items():
+            samples[label].append(spawn_wait(argv, env))
+    return {label: statistics.median(v) for label, v in samples.items()}
+
+
+def row(case, ours, peer_name, peer, goal_ratio, unit="s", lower_is_better=True, note=""):
+    """One table row. ratio = ours / peer; the goal is met when ratio <= goal_ratio
+    (or >= for higher-is-better figures)."""
+    ratio = ours / peer if peer else None
+    if ratio is None or goal_ratio is None:
+        met = None
+    elif lower_is_better:
+        met = ratio <= goal_ratio
+    else:
+        met = ratio >= goal_ratio
+    return {"case": case, "ours": ours, "peer_name": peer_name, "peer": peer, "ratio": ratio,
+            "goal": None if goal_ratio is None else ("<= %gx" % goal_ratio if lower_is_better
+                                                     else ">= %gx" % goal_ratio),
+            "met": met, "unit": unit, "note": note}
+
+
+def unavailable(case, peer_name, why):
+    return {"case": case, "ours": None, "peer_name": peer_name, "peer": None, "ratio": None,
+            "goal": None, "met": None, "unit": "", "note": "unavailable: " + why}
+
+
+def make_bindir(path):
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    from bindir import make_bindir as make
+    return make(path)

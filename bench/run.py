@@ -1,0 +1,82 @@
+"""Run the benchmarks and print one table of ratios against peers measured in the same run.
+
+usage: python3 bench/run.py [--quick] [CASE...]
+
+Writes bench/results/results.json and results.md. Absolute times on a shared machine
+are noise; ratios measured side by side in one run are not.
+"""
+import importlib
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench.common import REPO  # noqa: E402
+
+CASES = ["startup", "orphans", "services"]
+
+
+def fmt(value, unit):
+    if value is None:
+        return "-"
+    if unit == "s":
+        return "%.1f ms" % (value * 1000) if value < 1 else "%.2f s" % value
+    if unit == "MB":
+        return "%.1f MB" % value
+    return "%g %s" % (value, unit)
+
+
+def table(rows):
+    head = ["case", "this project", "peer", "peer value", "ratio", "goal", "met"]
+    lines = [head]
+    for r in rows:
+        met = {True: "yes", False: "NO", None: "-"}[r["met"]]
+        lines.append([r["case"], fmt(r["ours"], r["unit"]), r["peer_name"] or "-", fmt(r["peer"], r["unit"]),
+                      "%.2fx" % r["ratio"] if r["ratio"] is not None else "-", r["goal"] or "-",
+                      met + ((" (" + r["note"] + ")") if r["note"] else "")])
+    return lines
+
+
+def render_text(lines):
+    widths = [max(len(str(l[i])) for l in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(l, widths)).rstrip() for l in lines) + "\n"
+
+
+def render_markdown(lines):
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
+    out += ["| " + " | ".join(str(c) for c in l) + " |" for l in lines[1:]]
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    quick = "--quick" in argv
+    wanted = [a for a in argv if not a.startswith("-")] or CASES
+    unknown = [c for c in wanted if c not in CASES]
+    if unknown:
+        sys.stderr.write("bench: unknown case %s (cases: %s)\n" % (", ".join(unknown), " ".join(CASES)))
+        return 1
+    rows = []
+    for name in wanted:
+        t0 = time.time()
+        module = importlib.import_module("bench.case_" + name)
+        try:
+            rows.extend(module.run(quick))
+        except Exception as e:  # one broken case must not hide the others
+            rows.append({"case": name, "ours": None, "peer_name": None, "peer": None, "ratio": None,
+                         "goal": None, "met": False, "unit": "", "note": "error: %s" % e})
+        sys.stderr.write("bench: %s done in %.1f s\n" % (name, time.time() - t0))
+    lines = table(rows)
+    sys.stdout.write(render_text(lines))
+    outdir = os.path.join(REPO, "bench", "results")
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "results.json"), "w") as f:
+        json.dump({"quick": quick, "time": time.time(), "rows": rows}, f, indent=1)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(render_markdown(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

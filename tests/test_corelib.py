@@ -1,0 +1,95 @@
+"""Shared helpers: atomic files, /proc parsing, signal names, wait statuses, guards."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from toybox import fs, lib, proc, syscalls
+
+
+def test_write_atomic_replaces_whole_file(tmp_path):
+    path = str(tmp_path / "pid")
+    fs.write_atomic(path, "1\n")
+    fs.write_atomic(path, b"22\n", mode=0o600)
+    assert open(path).read() == "22\n"
+    assert [p for p in os.listdir(str(tmp_path))] == ["pid"]
+
+
+def test_write_atomic_leaves_no_temp_on_failure(tmp_path):
+    with pytest.raises(TypeError):
+        fs.write_atomic(str(tmp_path / "x"), 12345)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_parse_stat_with_hostile_comm():
+    text = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0"
+    st = proc.parse_stat(1234, text)
+    assert (st.comm, st.state, st.ppid, st.pgrp, st.session, st.starttime) == \
+        ("a) b (c)", "S", 1, 1234, 1234, 98765)
+    assert proc.parse_stat(1, "garbage") is None
+    assert proc.parse_stat(1, "1 (x) S 1 2") is None
+
+
+def test_stat_of_live_and_dead_processes():
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        st = proc.stat(p.pid)
+        assert st.ppid == os.getpid() and st.comm == "sleep"
+        assert proc.alive(p.pid, st.starttime)
+        assert not proc.alive(p.pid, st.starttime + 1)
+    finally:
+        p.kill()
+        p.wait()
+    assert proc.stat(p.pid) is None or proc.stat(p.pid).state in "ZX"
+    assert not proc.alive(p.pid)
+
+
+def test_boot_id_is_this_boots():
+    assert proc.boot_id() == open("/proc/sys/kernel/random/boot_id").read().strip()
+
+
+def test_signal_names_and_numbers():
+    assert lib.signal_name(15) == "SIGTERM"
+    for text in ("HUP", "SIGHUP", "hup", "1"):
+        assert lib.signal_number(text) == 1
+    for bad in ("NOPE", "0", "999", "SIG_IGN"):
+        with pytest.raises(ValueError):
+            lib.signal_number(bad)
+
+
+def test_wait_statuses():
+    assert lib.exit_code_of(3 << 8) == 3 and lib.exit_code_of(9) == 137
+    assert lib.describe_status(3 << 8) == "exited 3"
+    assert lib.describe_status(15) == "killed by signal 15 (SIGTERM)"
+
+
+def test_guards_refuse_on_a_host():
+    """This test process is not PID 1: every dangerous call must refuse."""
+    assert os.getpid() != 1
+    for call in (lambda: syscalls.reboot("poweroff"), lambda: syscalls.kill_all(0),
+                 lambda: syscalls.mount("none", "/mnt", "tmpfs"), lambda: syscalls.disable_cad(),
+                 lambda: syscalls.kill(1, 0), lambda: syscalls.kill(-1, 0), lambda: syscalls.kill(0, 0),
+                 lambda: syscalls.killpg(1, 0)):
+        with pytest.raises(syscalls.Refused):
+            call()
+
+
+def test_pid1_is_not_ours_here():
+    assert not syscalls.pid1_is_ours()
+    with pytest.raises(syscalls.Refused):
+        syscalls.signal_init(0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a PID namespace")
+def test_guards_let_pid1_of_a_namespace_reboot(tmp_path):
+    """reboot(2) by PID 1 of a PID namespace ends that namespace's init (SIGINT for power off)."""
+    log = tmp_path / "log"
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from toybox import syscalls\n"
+            "syscalls.reboot('poweroff')\n") % os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-S", "-c", code],
+                       env={"TOYBOX_SYSCALL_LOG": str(log)}, capture_output=True, timeout=30)
+    assert log.read_text() == "reboot poweroff\n"
+    # unshare dies by the signal that killed its child (or reports it as 128+N)
+    assert p.returncode in (-2, 130), p.stderr
