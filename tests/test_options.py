@@ -89,3 +89,10 @@ def test_flag_names_lists_every_spelling():
 def test_bad_option_string_is_rejected():
     with pytest.raises(ValueError):
         Grammar("ff")
+
+
+def test_a_space_ends_a_flags_long_names():
+    opts, _ = parse("q(quiet) (no-wait) (force)", ["--no-wait"])
+    assert (opts.q, opts.no_wait, opts.force) == (0, 1, 0)
+    opts, _ = parse("q(quiet)(silent)", ["--silent"])
+    assert opts.q == 1 and opts.quiet == 1

@@ -1,11 +1,12 @@
 """Declarative option strings, parsed once by the dispatcher before an applet runs.
 
-Grammar (spaces are ignored, so a string can be laid out for reading):
+Grammar (a space separates items and is otherwise ignored):
 
     ^        leading: options end at the first non-option argument
     <N >N    leading: at least / at most N positional arguments
     x        a flag: a letter or digit; its value counts how often it was given
-    x(long)  the same flag also spelled --long (several (names) may follow)
+    x(long)  the same flag also spelled --long (several (names) may follow,
+             with no space between them)
     (long)   a long-only flag
     then a type for the one before: ':' a string, '#' an integer,
              '%' a number of seconds (float); '*' after the type collects
@@ -64,7 +65,7 @@ class Grammar:
         self.short = {}        # letter -> Spec
         self.long = {}         # long name -> Spec
         self.exclusive = []    # lists of keys
-        self._compile(text.replace(" ", ""))
+        self._compile(text)
 
     def _compile(self, s):
         i = 0
@@ -72,6 +73,10 @@ class Grammar:
         attachable = False     # a "(name)" right after a letter or a "(name)" belongs to it
         while i < len(s):
             c = s[i]
+            if c == " ":
+                attachable = False
+                i += 1
+                continue
             if c == "^":
                 self.stop_at_arg = True
             elif c in "<>":

@@ -213,14 +213,17 @@ def call(path, msg, timeout=CLIENT_TIMEOUT):
     try:
         sock.settimeout(timeout)
         try:
-            sock.connect(path)
+            _connect(sock, path, timeout)
         except (FileNotFoundError, ConnectionRefusedError) as e:
             raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
         except PermissionError as e:
             raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
         except _socket.timeout:
             raise TimeoutError("no answer from svinit at %s" % path) from None
-        sock.sendall(line(msg))
+        try:
+            sock.sendall(line(msg))
+        except (BrokenPipeError, ConnectionResetError):
+            pass    # svinit refused at once (denied, busy) and closed: its reply is still there to read
         buf = b""
         while b"\n" not in buf:
             try:
@@ -237,6 +240,22 @@ def call(path, msg, timeout=CLIENT_TIMEOUT):
         return parse_message(buf.split(b"\n", 1)[0], MAX_REPLY)
     finally:
         sock.close()
+
+
+def _connect(sock, path, timeout):
+    # With a timeout the socket is non-blocking, and connect(2) to a Unix socket
+    # whose listen backlog is full fails with EAGAIN instead of waiting: svinit is
+    # busy accepting others, so try again until the timeout.
+    import time
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except BlockingIOError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("no answer from svinit at %s within %gs" % (path, timeout)) from None
+            time.sleep(0.005)
 
 
 def socket_path(option=None):

@@ -97,14 +97,34 @@ def pid1_is_ours():
 
     A foreign init (systemd, a container runtime's) must never get our signals.
     """
+    return process_is_ours(1)
+
+
+def process_is_ours(pid):
+    """True when process `pid` runs this suite's oneit (see pid1_is_ours)."""
     try:
-        with open("/proc/1/cmdline", "rb") as f:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
             words = [w.decode("utf-8", "replace") for w in f.read().split(b"\0") if w]
     except OSError:
         return False
     if not words or not os.path.basename(words[0]).startswith("python"):
         return False
     return any(os.path.basename(w) in ("oneit", "init", "toybox", "linuxrc") for w in words[1:])
+
+
+def signal_parent_oneit(sig, oneit_pid):
+    """svinit asks its parent oneit (PID `oneit_pid`, from $ONEIT_PID) to halt, power off or
+    reboot by its conventional signal. Refused unless the parent is that PID and runs our
+    oneit; a parent that is PID 1 goes through signal_init()'s guards."""
+    ppid = os.getppid()
+    if ppid != oneit_pid:
+        raise Refused(1, "parent %d is not oneit (%d): not signalling it" % (ppid, oneit_pid))
+    if ppid == 1:
+        return signal_init(sig)
+    if not process_is_ours(ppid):
+        raise Refused(1, "parent %d does not run this suite's oneit: not signalling it" % ppid)
+    trace("signal_parent", ppid, sig)
+    os.kill(ppid, sig)
 
 
 def signal_init(sig):
@@ -169,6 +189,23 @@ def reboot(how):
         finally:
             os._exit(1)
     os.waitpid(pid, 0)
+
+
+def reboot_now(how):
+    """reboot(2) from any process of a machine (or PID namespace) this suite runs: `reboot -f`.
+
+    Allowed when this process is PID 1, or when PID 1 is this suite's oneit (then
+    the caller is an ordinary process, which reboot(2) lets end the machine, or in
+    a PID namespace kills its init). Refused anywhere else, such as on a host
+    whose init is not ours. Does not return when it works.
+    """
+    if is_pid1():
+        return reboot(how)
+    cmd = REBOOT_CMDS[how]
+    if not pid1_is_ours():
+        raise Refused(1, "reboot(%s) refused: PID 1 is not this suite's oneit" % how)
+    trace("reboot", how)
+    _check(libc().reboot(cmd))
 
 
 def disable_cad():

@@ -1,0 +1,352 @@
+"""svinit's end of the control socket: framing, credentials, limits (toybox.protocol).
+
+ControlServer owns the listening socket and every client connection, inside the
+daemon's one event loop: it registers its sockets in the caller's selector with
+`key.data` a callable taking the event mask, and never blocks. It answers
+everything that is not a well-formed request itself (garbage, oversized lines,
+other protocol versions, users that may not talk to svinit, clients that say
+nothing) and hands each valid request to `handler.handle(request, reply)`.
+
+Limits, so that no client can stall svinit or grow its memory: a request line of
+at most protocol.MAX_LINE bytes, protocol.SERVER_IDLE_TIMEOUT seconds to send it
+(and, later, to read the reply), at most MAX_CLIENTS connections at once, one
+reply of at most protocol.MAX_REPLY bytes per connection. One request per
+connection: the connection closes once its reply is sent.
+"""
+import os
+import selectors
+import sys
+import time
+
+import _socket
+
+from toybox import lib, protocol
+
+MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are closed
+BACKLOG = 128           # listen(2) queue: ctl retries connect(2) while it is full
+ACCEPT_BATCH = 64       # connections accepted per wake-up, so a flood can't starve the loop
+_RECV = 65536
+
+
+class ServerError(Exception):
+    """The control socket can't be set up (the message names its path)."""
+
+
+def peer_credentials(sock):
+    """(pid, uid, gid) of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    raw = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    order = sys.byteorder
+    return (int.from_bytes(raw[0:4], order, signed=True),
+            int.from_bytes(raw[4:8], order), int.from_bytes(raw[8:12], order))
+
+
+def answers(path):
+    """True when something accepts connections on the Unix socket at `path`."""
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+    try:
+        probe.setblocking(False)
+        probe.connect(path)
+        return True
+    except BlockingIOError:
+        return True     # listening, its backlog full: alive
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+class ControlServer:
+    def __init__(self, path, selector, handler, allowed_uids=None):
+        self.path = path
+        self.selector = selector
+        self.handler = handler
+        if allowed_uids is None:
+            allowed_uids = (0, os.geteuid())
+        self.allowed_uids = frozenset(allowed_uids)
+        self.clients = set()
+        self.listener = None
+        self._ident = None       # (st_dev, st_ino) of the socket file we made
+        self._open()
+
+    # -- the listening socket --------------------------------------------------
+
+    def _open(self):
+        path = self.path
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            st = None
+        except OSError as e:
+            raise ServerError("control socket %s: %s" % (path, lib.strerror(e))) from None
+        if st is not None:
+            import stat
+            if not stat.S_ISSOCK(st.st_mode):
+                raise ServerError("control socket %s: exists and is not a socket; not replacing it"
+                                  % path)
+            if answers(path):
+                raise ServerError("control socket %s: another svinit answers there" % path)
+        # Bound under a temporary name and renamed into place, so the path never
+        # names a socket with the umask's mode, and a stale one is replaced atomically.
+        tmp = "%s.%d.new" % (path, os.getpid())
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
+        try:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            sock.bind(tmp)
+            try:
+                os.chmod(tmp, 0o600)
+                sock.listen(BACKLOG)
+                os.rename(tmp, path)
+            except BaseException:
+                _unlink_quietly(tmp)
+                raise
+            st = os.lstat(path)
+        except OSError as e:
+            sock.close()
+            raise ServerError("control socket %s: %s" % (path, lib.strerror(e))) from None
+        sock.setblocking(False)
+        self._ident = (st.st_dev, st.st_ino)
+        self.listener = sock
+        self.selector.register(sock, selectors.EVENT_READ, self._on_listener)
+
+    def _close_listener(self):
+        if self.listener is None:
+            return
+        try:
+            self.selector.unregister(self.listener)
+        except (KeyError, ValueError):
+            pass
+        self.listener.close()
+        self.listener = None
+
+    def reopen(self):
+        """Make the socket file again: after a file system was mounted over its directory.
+
+        Connections in progress are kept. The old file (hidden under the mount, or
+        gone) is left alone."""
+        self._close_listener()
+        self._ident = None
+        self._open()
+
+    def close(self):
+        """Stop listening, remove the socket file if it is still ours, drop every client."""
+        self._close_listener()
+        if self._ident is not None:
+            try:
+                st = os.lstat(self.path)
+                if (st.st_dev, st.st_ino) == self._ident:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+            self._ident = None
+        for client in list(self.clients):
+            client.drop()
+
+    def _on_listener(self, mask):
+        for _ in range(ACCEPT_BATCH):
+            try:
+                fd, _addr = self.listener._accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                # EMFILE and friends: the connection stays queued; say so once per event.
+                lib.warn("control socket %s: accept: %s" % (self.path, lib.strerror(e)))
+                return
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
+            sock.setblocking(False)
+            self._welcome(sock)
+
+    def _welcome(self, sock):
+        client = Client(self, sock)
+        if len(self.clients) >= MAX_CLIENTS:
+            client.refuse(protocol.reply_error(
+                "svinit is busy: %d control connections open" % MAX_CLIENTS, protocol.E_BUSY))
+            return
+        try:
+            _pid, uid, _gid = peer_credentials(sock)
+        except OSError as e:
+            client.refuse(protocol.reply_error("can't read peer credentials: %s" % lib.strerror(e),
+                                               protocol.E_DENIED))
+            return
+        if uid not in self.allowed_uids:
+            client.refuse(protocol.reply_error(
+                "permission denied: uid %d may not control svinit (root only)" % uid
+                if self.allowed_uids == {0} else
+                "permission denied: uid %d may not control svinit (allowed: %s)"
+                % (uid, ", ".join("uid %d" % u for u in sorted(self.allowed_uids))),
+                protocol.E_DENIED))
+            return
+        self.clients.add(client)
+        client.start()
+
+    # -- time ------------------------------------------------------------------
+
+    def next_deadline(self):
+        """time.monotonic() when tick() next has something to expire, or None."""
+        deadlines = [c.deadline for c in self.clients if c.deadline is not None]
+        return min(deadlines) if deadlines else None
+
+    def tick(self, now=None):
+        """Drop the connections whose time ran out (now: time.monotonic())."""
+        if now is None:
+            now = time.monotonic()
+        for client in [c for c in self.clients if c.deadline is not None and c.deadline <= now]:
+            client.drop()
+
+    def _dispatch(self, client, request):
+        reply = client.reply_once
+        try:
+            self.handler.handle(request, reply)
+        except Exception as e:
+            # The handler's bug must not become svinit's death, nor the client's hang.
+            lib.warn("control request %r: internal error: %s: %s"
+                     % (request.get("cmd"), type(e).__name__, e))
+            reply(protocol.reply_error("internal error in svinit: %s" % e, protocol.E_FAILED))
+
+
+class Client:
+    """One control connection: read one request line, hand it on, write one reply, close."""
+
+    __slots__ = ("server", "sock", "inbuf", "outbuf", "deadline", "replied", "closed",
+                 "events", "reading")
+
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.inbuf = bytearray()
+        self.outbuf = b""
+        self.deadline = None
+        self.replied = False
+        self.closed = False
+        self.events = 0
+        self.reading = True
+
+    def start(self):
+        self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
+        self._watch(selectors.EVENT_READ)
+
+    def refuse(self, msg):
+        """Reply and close without reading a request (the reply fits the empty socket buffer)."""
+        try:
+            self.sock.send(protocol.line(msg), _socket.MSG_NOSIGNAL)
+        except OSError:
+            pass
+        self.sock.close()
+        self.closed = True
+
+    def _watch(self, events):
+        if events == self.events:
+            return
+        sel = self.server.selector
+        if not events:
+            sel.unregister(self.sock)
+        elif not self.events:
+            sel.register(self.sock, events, self._on_event)
+        else:
+            sel.modify(self.sock, events, self._on_event)
+        self.events = events
+
+    def _on_event(self, mask):
+        if self.closed:
+            return
+        if mask & selectors.EVENT_READ:
+            self._on_readable()
+        if mask & selectors.EVENT_WRITE and not self.closed:
+            self._flush()
+
+    def _on_readable(self):
+        try:
+            data = self.sock.recv(_RECV)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.drop()
+            return
+        if not data:
+            # The client went away (or shut down its side before we answered).
+            self.drop()
+            return
+        if not self.reading:
+            return          # one request per connection: the rest is ignored
+        self.inbuf += data
+        nl = self.inbuf.find(b"\n")
+        if nl < 0:
+            if len(self.inbuf) > protocol.MAX_LINE:
+                self._fail_request("request longer than %d bytes" % protocol.MAX_LINE)
+            return
+        raw = bytes(self.inbuf[:nl])
+        self.inbuf = bytearray()
+        self.reading = False
+        try:
+            request = protocol.parse_message(raw)
+            cmd = request.get("cmd")
+            if not isinstance(cmd, str) or not cmd:
+                raise protocol.ProtocolError('a request needs a "cmd" string')
+        except protocol.ProtocolError as e:
+            self.reply_once(protocol.reply_error(str(e), e.code))
+            return
+        # The handler may take its time (start waits for the service): no deadline
+        # until a reply is being written; a client that hangs up is noticed by EOF.
+        self.deadline = None
+        self.server._dispatch(self, request)
+
+    def _fail_request(self, error):
+        self.reading = False
+        self.inbuf = bytearray()
+        self.reply_once(protocol.reply_error(error, protocol.E_BAD_REQUEST))
+
+    def reply_once(self, obj):
+        """Send the reply `obj`; later calls, and calls after the client left, do nothing."""
+        if self.replied or self.closed:
+            return
+        self.replied = True
+        self.reading = False
+        try:
+            data = protocol.line(obj)
+        except (TypeError, ValueError) as e:
+            data = protocol.line(protocol.reply_error("svinit made a bad reply: %s" % e))
+        if len(data) > protocol.MAX_REPLY:
+            data = protocol.line(protocol.reply_error(
+                "reply longer than %d bytes" % protocol.MAX_REPLY, protocol.E_FAILED))
+        self.outbuf = data
+        self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
+        self._flush()
+
+    def _flush(self):
+        while self.outbuf:
+            try:
+                n = self.sock.send(self.outbuf[:_RECV * 4], _socket.MSG_NOSIGNAL)
+            except (BlockingIOError, InterruptedError):
+                # Keep reading too, to notice a client that hangs up instead of reading.
+                self._watch(selectors.EVENT_READ | selectors.EVENT_WRITE)
+                return
+            except OSError:
+                self.drop()
+                return
+            self.outbuf = self.outbuf[n:]
+        self.drop()
+
+    def drop(self):
+        if self.closed:
+            return
+        self.closed = True
+        self.server.clients.discard(self)
+        self.outbuf = b""
+        self.inbuf = bytearray()
+        self.deadline = None
+        if self.events:
+            try:
+                self.server.selector.unregister(self.sock)
+            except (KeyError, ValueError):
+                pass
+            self.events = 0
+        self.sock.close()
+
+
+def _unlink_quietly(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
