@@ -1,0 +1,390 @@
+"""svinit: dependencies, activation, shutdown order, bad input, messages, the pid dir."""
+import os
+import signal
+
+import pytest
+
+from test_svinit_lib import svinit, pid_alive  # noqa: F401  (fixture)
+from toybox import piddir
+
+
+SLEEP = "type = process\ncommand = /bin/sleep 1000\n"
+
+
+def stamp(root, name, what):
+    """A shell snippet appending `NAME WHAT TIME` to ROOT/events."""
+    return "echo %s %s $$(date +%%s.%%N) >> %s/events" % (name, what, root)
+
+
+def events(sv):
+    out = []
+    for line in sv.read("events").splitlines():
+        name, what, t = line.split()
+        out.append((name, what, float(t)))
+    return out
+
+
+def scripted(body, **extra):
+    text = 'type = scripted\ncommand = /bin/sh -c "%s"\n' % body
+    for k, v in extra.items():
+        text += "%s = %s\n" % (k.replace("_", "-"), v)
+    return text
+
+
+def test_starts_boot_and_dependencies(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: web\n",
+        "web": SLEEP + "depends-on: db\n",
+        "db": SLEEP,
+        "unrelated": SLEEP,
+    })
+    sv.wait_state("boot", "started")
+    st = sv.states()
+    assert st == {"boot": "started", "web": "started", "db": "started", "unrelated": "stopped"}
+    web = sv.status("web")
+    assert web["pid"] and pid_alive(web["pid"]) and web["active"] is False
+    assert sv.status("boot")["active"] is True
+    err = sv.stderr()
+    assert "svinit: db: started (pid %d)" % sv.status("db")["pid"] in err
+    assert err.index("db: started") < err.index("web: started") < err.index("boot: started")
+    assert sv.shutdown() == 0
+    assert not pid_alive(web["pid"])
+
+
+def test_hard_dependency_waits_for_started(svinit):
+    # db takes a while to be started (scripted); web must not be launched before that.
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: web\n",
+        "web": scripted(stamp("@ROOT@", "web", "start")) + "depends-on: db\n",
+        "db": scripted("sleep 0.3; " + stamp("@ROOT@", "db", "done")),
+    })
+    sv.wait_state("boot", "started")
+    ev = events(sv)
+    assert [e[:2] for e in ev] == [("db", "done"), ("web", "start")]
+
+
+def test_parallel_start_overlaps(svinit):
+    body = lambda n: stamp("@ROOT@", n, "begin") + "; sleep 0.5; " + stamp("@ROOT@", n, "end")
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: a\ndepends-on: b\n",
+        "a": scripted(body("a")),
+        "b": scripted(body("b")),
+    })
+    sv.wait_state("boot", "started")
+    ev = {(n, w): t for n, w, t in events(sv)}
+    # Each began before the other ended: they ran at the same time.
+    assert ev["a", "begin"] < ev["b", "end"] and ev["b", "begin"] < ev["a", "end"]
+
+
+def test_soft_dependency_failure_does_not_stop_dependent(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: broken\ndepends-on: ok\n",
+        "broken": scripted("exit 3"),
+        "ok": SLEEP,
+    })
+    sv.wait_state("boot", "started")
+    st = sv.status("broken")
+    assert st["state"] == "stopped" and st["failed"] and "exited 3" in st["reason"]
+    assert "svinit: broken: failed: command exited 3" in sv.stderr()
+
+
+def test_hard_dependency_failure_fails_dependents(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: app\n",
+        "app": SLEEP + "depends-on: broken\n",
+        "broken": scripted("exit 2"),
+        "recovery": SLEEP,
+    })
+    sv.wait_state("recovery", "started")
+    app = sv.status("app")
+    assert app["failed"] and app["reason"] == "dependency broken failed"
+    assert sv.status("boot")["reason"] == "dependency app failed"
+    err = sv.stderr()
+    assert "svinit: app: failed: dependency broken failed" in err
+    assert "starting recovery" in err
+
+
+def test_milestone_dependency(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-ms: ms\n",
+        "app": SLEEP + "depends-ms: ms\n",
+        "ms": SLEEP,
+    })
+    sv.wait_state("boot", "started")
+    assert sv.call("start", name="app")["ok"]
+    # Once started, the milestone may stop without taking app down with it.
+    reply = sv.call("stop", name="ms")
+    assert reply["ok"], reply
+    assert sv.status("ms")["state"] == "stopped"
+    assert sv.status("app")["state"] == "started"
+
+
+def test_milestone_failure_fails_dependent(svinit):
+    sv = svinit({"boot": SLEEP + "depends-ms: ms\n", "ms": scripted("exit 1")}, wait_socket=False)
+    # Nothing left running and no recovery service: svinit gives up, saying why.
+    assert sv.proc.wait(20) == 1
+    assert "svinit: boot: failed: dependency ms failed" in sv.stderr()
+
+
+def test_after_and_before_order_only(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: late\nwaits-for: early\n",
+        "late": scripted(stamp("@ROOT@", "late", "run")) + "after: early\n",
+        "early": scripted("sleep 0.3; " + stamp("@ROOT@", "early", "run")) + "before: late2\n",
+        "late2": scripted(stamp("@ROOT@", "late2", "run")),
+    })
+    sv.wait_state("boot", "started")
+    assert [e[0] for e in events(sv)] == ["early", "late"]
+    # before/after don't start anything: late2 was never asked for.
+    assert sv.status("late2")["state"] == "stopped"
+
+
+def test_release_stops_dependencies_nobody_needs(svinit):
+    sv = svinit({
+        "boot": "type = internal\n",
+        "app": SLEEP + "depends-on: lib\n",
+        "lib": SLEEP,
+        "other": SLEEP + "depends-on: lib\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.call("start", name="app")["ok"]
+    assert sv.call("start", name="other")["ok"]
+    assert sv.status("lib")["state"] == "started" and not sv.status("lib")["active"]
+    assert sv.call("stop", name="app")["ok"]
+    assert sv.status("lib")["state"] == "started"       # other still needs it
+    reply = sv.call("release", name="other")
+    assert reply["ok"] and reply["service"]["active"] is False
+    sv.wait_state("other", "stopped")
+    sv.wait_state("lib", "stopped")
+
+
+def test_explicitly_started_dependency_stays(svinit):
+    sv = svinit({"boot": "type = internal\n", "app": SLEEP + "depends-on: lib\n", "lib": SLEEP})
+    sv.wait_state("boot", "started")
+    assert sv.call("start", name="lib")["ok"]
+    assert sv.call("start", name="app")["ok"]
+    assert sv.call("stop", name="app")["ok"]
+    assert sv.status("lib")["state"] == "started"
+
+
+def test_stop_refuses_with_running_hard_dependents_unless_forced(svinit):
+    sv = svinit({"boot": "type = internal\ndepends-on: app\n", "app": SLEEP + "depends-on: lib\n",
+                 "lib": SLEEP, "keep": SLEEP}, args=["boot", "keep"])
+    sv.wait_state("boot", "started")
+    reply = sv.call("stop", name="lib")
+    assert not reply["ok"] and reply["code"] == "refused" and "app" in reply["error"]
+    assert sv.status("lib")["state"] == "started"
+    reply = sv.call("stop", name="lib", force=True)
+    assert reply["ok"] and reply["service"]["state"] == "stopped"
+    assert sv.status("app")["state"] == "stopped"
+    assert sv.status("app")["reason"] == "dependency lib stopped"
+
+
+def test_reverse_order_shutdown(svinit):
+    stop = 'stop-command = /bin/sh -c "%s"\n'
+    svc = lambda n: (scripted(":") + stop % stamp("@ROOT@", n, "stop"))
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: top\n",
+        "top": svc("top") + "depends-on: mid\n",
+        "mid": svc("mid") + "waits-for: base\ndepends-ms: base2\n",
+        "base": svc("base"),
+        "base2": svc("base2"),
+    })
+    sv.wait_state("boot", "started")
+    assert sv.shutdown() == 0
+    order = [e[0] for e in events(sv)]
+    assert order.index("top") < order.index("mid") < min(order.index("base"), order.index("base2"))
+    assert sorted(order) == ["base", "base2", "mid", "top"]
+
+
+def test_sigterm_stops_everything_and_exits(svinit):
+    sv = svinit({"boot": SLEEP})
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"])
+    sv.proc.send_signal(signal.SIGTERM)
+    assert sv.proc.wait(20) == 0
+    assert not pid_alive(pid)
+    assert "svinit: boot: stopped" in sv.stderr()
+
+
+def test_exec_failure_is_reported_with_errno(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: missing\nwaits-for: noexec\nwaits-for: baddir\n",
+        "missing": "command = /nonexistent/prog\n",
+        "noexec": "command = @ROOT@/svc/boot\n",
+        "baddir": SLEEP + "working-dir = /nonexistent/dir\n",
+    })
+    sv.wait_state("boot", "started")
+    err = sv.stderr()
+    assert "svinit: missing: failed: exec /nonexistent/prog: No such file or directory" in err
+    assert "svinit: noexec: failed: exec %s/svc/boot: Permission denied" % sv.root in err
+    assert "svinit: baddir: failed: chdir /nonexistent/dir: No such file or directory" in err
+    st = sv.status("missing")
+    assert st["failed"] and st["reason"] == "exec /nonexistent/prog: No such file or directory"
+
+
+def test_exec_failure_through_fork_path(svinit):
+    # run-as makes svinit fork and exec itself; the stage and errno come through the pipe.
+    me = os.getuid()
+    sv = svinit({"boot": "type = internal\nwaits-for: prog\n",
+                 "prog": "command = /nonexistent/prog\nrun-as = %d\n" % me})
+    sv.wait_state("boot", "started")
+    assert sv.status("prog")["reason"] == "exec /nonexistent/prog: No such file or directory"
+    assert "svinit: prog: failed: exec /nonexistent/prog: No such file or directory" in sv.stderr()
+
+
+def test_bad_service_files(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: good\nwaits-for: typo\nwaits-for: cyc1\n",
+        "good": SLEEP,
+        "typo": SLEEP + "restart-dleay = 1\n",
+        "cyc1": SLEEP + "depends-on: cyc2\n",
+        "cyc2": SLEEP + "depends-on: cyc1\n",
+        "needs_missing": SLEEP + "depends-on: nothere\n",
+    })
+    sv.wait_state("boot", "started")
+    err = sv.stderr()
+    assert "%s/svc/typo:3:" % sv.root in err
+    assert "%s/svc/cyc1:3: dependency cycle" % sv.root in err
+    assert "%s/svc/needs_missing:3: dependency nothere not found" % sv.root in err
+    assert sv.status("good")["state"] == "started"
+    assert sv.call("status", name="typo")["code"] == "unknown-service"
+    assert sv.proc.poll() is None
+
+
+def test_unknown_service_and_bad_requests(svinit):
+    sv = svinit({"boot": "type = internal\n"})
+    sv.wait_state("boot", "started")
+    r = sv.call("start", name="nosuch")
+    assert not r["ok"] and r["code"] == "unknown-service"
+    r = sv.call("frobnicate", name="boot")
+    assert not r["ok"] and r["code"] == "unknown-command"
+    r = sv.call("status")
+    assert not r["ok"] and r["code"] == "bad-request"
+
+
+def test_service_added_later_is_loaded_on_start(svinit):
+    sv = svinit({"boot": "type = internal\n"})
+    sv.wait_state("boot", "started")
+    sv.write_service("late", SLEEP + "depends-on: late-dep\n")
+    sv.write_service("late-dep", SLEEP)
+    r = sv.call("start", name="late")
+    assert r["ok"] and r["service"]["state"] == "started"
+    assert sv.status("late-dep")["state"] == "started"
+
+
+def test_status_object_fields(svinit):
+    sv = svinit({"boot": SLEEP})
+    st = sv.wait_for(lambda: sv.status("boot")["pid"] and sv.status("boot"))
+    assert set(st) == {"name", "state", "target", "pid", "failed", "reason", "active", "type",
+                       "since", "started_at", "restarts", "exit_status", "exit_code", "console",
+                       "file"}
+    assert (st["state"], st["target"], st["type"], st["restarts"]) == ("started", "started",
+                                                                          "process", 0)
+    assert st["file"] == os.path.join(sv.dir, "boot")
+    assert st["started_at"] <= st["since"] + 1
+
+
+def test_pid_dir_contents(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: d\ndepends-on: s\n",
+        "d": SLEEP,
+        "s": scripted("true"),
+    }, args=["boot", "s"])
+    sv.wait_state("boot", "started")
+    pid = sv.status("d")["pid"]
+    me = piddir.read(os.path.join(sv.piddir, "svinit"))
+    assert me["pid"] == str(sv.proc.pid)
+    boot_id = open("/proc/sys/kernel/random/boot_id").read().strip()
+    assert me["boot_id"] == boot_id and me["socket"] == sv.sock
+    d = piddir.read(os.path.join(sv.piddir, "services", "d"))
+    starttime = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[19]
+    assert (d["name"], d["type"], d["state"], d["pid"], d["starttime"], d["boot_id"]) == \
+        ("d", "process", "started", str(pid), starttime, boot_id)
+    s = piddir.read(os.path.join(sv.piddir, "services", "s"))
+    assert (s["state"], s["completed"]) == ("started", "1") and "pid" not in s
+    # Internal services have no file; a stopped service's file is gone.
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["d", "s"]
+    assert sv.call("stop", name="d", force=True)["ok"]
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["s"]
+    assert sv.shutdown() == 0
+    assert os.listdir(os.path.join(sv.piddir, "services")) == []
+    assert not os.path.exists(os.path.join(sv.piddir, "svinit"))
+
+
+def test_pid_dir_state_parser_rejects_garbage():
+    with pytest.raises(ValueError):
+        piddir.parse("")
+    with pytest.raises(ValueError):
+        piddir.parse("svinit-state 1\npid 12")        # torn: no final newline
+    with pytest.raises(ValueError):
+        piddir.parse("svinit-state 2\n")
+    assert piddir.parse(piddir.render([("pid", 5), ("x", None), ("active", True)])) == \
+        {"pid": "5", "active": "1"}
+
+
+def test_log_tail_and_logfile(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: talk\ndepends-on: filed\n",
+        "talk": scripted("echo one; echo two >&2; echo three"),
+        "filed": scripted("echo to-file") + "logfile = @ROOT@/filed.log\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.call("log", name="talk", lines=2)["lines"] == ["two", "three"]
+    assert sv.read("filed.log") == "to-file\n"
+    assert sv.call("log", name="filed", lines=5)["lines"] == ["to-file"]
+
+
+def test_logfile_is_capped_with_one_rotation(svinit):
+    sv = svinit({
+        "boot": scripted("for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$$i-xxxxxxxxxxxxxxxxxxxxxxxxxx; "
+                         "sleep 0.02; done") + "logfile = @ROOT@/big.log\nlogfile-max-size = 100\n",
+    })
+    sv.wait_state("boot", "started")
+    cur, old = sv.read("big.log"), sv.read("big.log.1")
+    assert 0 < len(cur) <= 100 and 0 < len(old) <= 100
+    assert cur.endswith("line-10-xxxxxxxxxxxxxxxxxxxxxxxxxx\n")
+    assert not os.path.exists(sv.path("big.log.2"))
+
+
+def test_chain_to(svinit):
+    sv = svinit({
+        "boot": "command = /bin/true\nrestart = no\nchain-to = next\n",
+        "next": SLEEP,
+    })
+    sv.wait_state("next", "started")
+    assert "svinit: boot: chaining to next" in sv.stderr()
+
+
+def test_only_stdio_and_readiness_fd_inherited(svinit):
+    sv = svinit({"boot": scripted("ls /proc/self/fd > @ROOT@/fds")})
+    sv.wait_state("boot", "started")
+    # ls's own directory fd is the one above 2.
+    assert len(sv.read("fds").split()) == 4
+
+
+def test_no_services_left_exits(svinit):
+    sv = svinit({"boot": "command = /bin/true\nrestart = no\n"}, wait_socket=False)
+    assert sv.proc.wait(20) == 0
+    assert "no service is running any more; exiting" in sv.stderr()
+
+
+def test_missing_boot_exits_1(svinit):
+    sv = svinit({"other": SLEEP}, wait_socket=False)
+    assert sv.proc.wait(20) == 1
+    assert "boot: no such service" in sv.stderr()
+
+
+def test_console_output_and_starts_rwfs(svinit):
+    # shares-console: the service writes to svinit's own stdout (here: the stderr file).
+    # starts-rwfs: once it has started, svinit re-creates its control socket (which this
+    # service removed, as a mount over /run would hide it).
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: talk\ndepends-on: rw\n",
+        "talk": scripted("echo hello-console") + "options = shares-console\n",
+        "rw": scripted("rm @ROOT@/sock") + "depends-on: talk\noptions = starts-rwfs\n",
+    })
+    sv.wait_for(lambda: os.path.exists(sv.path("sock")) and "rw: started" in sv.stderr(),
+                what="rw")
+    assert sv.status("boot")["state"] == "started"
+    assert "hello-console\n" in sv.stderr()
+    assert sv.call("log", name="talk")["lines"] == []

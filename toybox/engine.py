@@ -1,0 +1,684 @@
+"""svinit's service state machine: Dinit's model, written down once.
+
+States: stopped -> starting -> started -> stopping -> stopped. Each service also has a
+target (started or stopped) and a count of what requires it: its explicit activation
+(`start`, counted once) plus every dependent that holds it. A service's target is
+started while anything requires it; when the count drops to 0 it stops, and releases its
+own dependencies in turn (so `release`/`stop` of a service stops the dependencies that
+nothing else needs).
+
+Dependency edges (Dep), from the dependent to the dependency:
+  depends-on (HARD)       started with the dependent; the dependent waits until it has
+                          started; its failure fails the dependent; its stop stops it.
+  depends-ms (MILESTONE)  like depends-on until the dependent has started; no link after.
+  waits-for (SOFT)        started with the dependent, which waits until it started or
+                          failed; no other effect.
+  after (AFTER)           ordering only: among services both starting, wait for the other.
+                          `before = X` in S is stored as the edge "X after S".
+
+Transitions are not made inside whatever event caused them: requests go through two
+queues (propagation: require/release/start/stop/failure; transition: "check whether I can
+now start or stop"), drained by ServiceSet.process_queues(), so a change ripples through
+the graph iteratively (no recursion depth, and each edge is looked at a bounded number
+of times: the work for a boot is linear in the size of the graph).
+
+A stopping service waits until its dependents are down: hard dependents (and milestone
+dependents that are still waiting for it) always; any other dependent that is going down
+too. So a shutdown stops services in reverse dependency order for every kind of edge.
+
+Process-specific behaviour (spawning, exits, timers, restarts) is in toybox/procsvc.py;
+everything with a side effect outside the state machine goes through `host` (see
+ServiceSet), so this module never touches a process or a file itself.
+"""
+import time
+from collections import deque
+
+from toybox import protocol
+
+STOPPED, STARTING, STARTED, STOPPING = protocol.STATES
+HARD, MILESTONE, SOFT, AFTER = "depends-on", "depends-ms", "waits-for", "after"
+
+# Why a service stopped (Dinit's stop reasons).
+NORMAL, DEPRESTART, DEPFAILED, FAILED, EXECFAILED, TIMEDOUT, TERMINATED = range(7)
+FAILURE_REASONS = (DEPFAILED, FAILED, EXECFAILED, TIMEDOUT)
+
+# What listeners (waiting control requests) hear.
+EV_STARTED, EV_STOPPED, EV_FAILEDSTART, EV_STARTCANCELLED, EV_STOPCANCELLED = (
+    "started", "stopped", "failed", "start-cancelled", "stop-cancelled")
+
+
+class Dep:
+    __slots__ = ("frm", "to", "kind", "holding", "waiting")
+
+    def __init__(self, frm, to, kind):
+        self.frm = frm
+        self.to = to
+        self.kind = kind
+        self.holding = False    # frm holds a requirement on to
+        self.waiting = False    # frm is waiting for to to start
+
+    def is_hard(self):
+        return self.kind == HARD or (self.kind == MILESTONE and self.waiting)
+
+
+class Service:
+    """The state machine of one service; the base behaviour is an internal service's."""
+
+    has_process = False
+
+    def __init__(self, sset, desc):
+        self.sset = sset
+        self.host = sset.host
+        self.desc = desc
+        self.name = desc.name
+        self.deps = []
+        self.dependents = []
+        self.state = STOPPED
+        self.target = STOPPED
+        self.required = 0
+        self.explicit = False
+        self.waiting_for_deps = False
+        self.waiting_for_console = False
+        self.has_console = False
+        self.force_stop = False
+        self.start_failed = False
+        self.stop_reason = NORMAL
+        self.reason = None
+        self.in_auto_restart = False
+        self.in_user_restart = False
+        self.prop_require = self.prop_release = self.prop_failure = False
+        self.prop_start = self.prop_stop = False
+        self.in_prop_queue = self.in_trans_queue = False
+        self.failed_dep = None
+        self.since = time.time()
+        self.listeners = []
+        self.pid = None
+
+    def __repr__(self):
+        return "<%s %s %s->%s>" % (type(self).__name__, self.name, self.state, self.target)
+
+    # -- what the outside sees -------------------------------------------------
+
+    @property
+    def failed(self):
+        return self.state == STOPPED and (self.start_failed or self.stop_reason in FAILURE_REASONS)
+
+    def status(self):
+        return {
+            "name": self.name,
+            "state": self.state,
+            "target": self.target,
+            "pid": self.pid,
+            "failed": self.failed,
+            "reason": self.reason,
+            "active": self.explicit,
+            "type": self.desc.type,
+            "since": self.since,
+            "started_at": None,
+            "restarts": 0,
+            "exit_status": None,
+            "exit_code": None,
+            "console": "has" if self.has_console else "waiting" if self.waiting_for_console else None,
+            "file": self.desc.file,
+        }
+
+    def has_running_hard_dependents(self):
+        return any(d.kind == HARD and d.frm.state != STOPPED for d in self.dependents)
+
+    def listen(self, fn):
+        self.listeners.append(fn)
+
+    def unlisten(self, fn):
+        if fn in self.listeners:
+            self.listeners.remove(fn)
+
+    def notify(self, event):
+        for fn in list(self.listeners):
+            fn(self, event)
+
+    def set_state(self, state):
+        if state == self.state:
+            return
+        if self.state == STOPPED:
+            self.sset.running += 1
+        elif state == STOPPED:
+            self.sset.running -= 1
+        self.state = state
+        self.since = time.time()
+        self.state_changed()
+
+    def state_changed(self):
+        """Hook: process services record their state on disk here."""
+
+    # -- requirement counting (Dinit's require/release) ------------------------
+
+    def require(self):
+        self.required += 1
+        if self.required == 1 and self.state not in (STARTING, STARTED):
+            self.prop_start = True
+            self.sset.queue_prop(self)
+
+    def release(self, issue_stop=True):
+        self.required -= 1
+        if self.required > 0:
+            return
+        if self.state == STOPPING and self.target == STARTED:
+            self.notify(EV_STARTCANCELLED)
+        self.target = STOPPED
+        self.prop_release = not self.prop_require
+        self.prop_require = False
+        if self.prop_release:
+            self.sset.queue_prop(self)
+        if issue_stop and self.state not in (STOPPED, STOPPING):
+            self.stop_reason = NORMAL
+            self.do_stop()
+
+    def release_dependencies(self):
+        for d in self.deps:
+            if d.holding:
+                # Cleared first: the dependency may look at this edge while it stops.
+                d.holding = False
+                d.to.release()
+
+    # -- starting --------------------------------------------------------------
+
+    def start(self):
+        """Explicit activation (`ctl start`)."""
+        if not self.explicit:
+            self.required += 1
+            self.explicit = True
+        self.do_start()
+
+    def do_start(self):
+        was_active = self.state != STOPPED
+        self.target = STARTED
+        if not was_active:
+            # Soft dependents that are up or coming up hold us again.
+            for d in self.dependents:
+                if d.kind != AFTER and not d.is_hard() and not d.holding \
+                        and d.frm.state in (STARTED, STARTING):
+                    d.holding = True
+                    self.required += 1
+            self.prop_require = not self.prop_release
+            self.prop_release = False
+            if self.prop_require:
+                self.sset.queue_prop(self)
+        else:
+            if self.state != STOPPING or not self.can_interrupt_stop():
+                return
+            self.notify(EV_STOPCANCELLED)
+        self.initiate_start()
+
+    def initiate_start(self):
+        self.force_stop = False     # a restart straight from stopping (see procsvc)
+        self.start_failed = False
+        self.failed_dep = None
+        self.reason = None
+        self.stop_reason = NORMAL
+        self.set_state(STARTING)
+        self.waiting_for_deps = True
+        if self.start_check_dependencies():
+            self.sset.queue_transition(self)
+
+    def start_check_dependencies(self):
+        ready = True
+        for d in self.deps:
+            if d.kind == AFTER:
+                d.waiting = d.to.state == STARTING
+            else:
+                d.waiting = d.to.state != STARTED
+            if d.waiting:
+                ready = False
+        for d in self.dependents:
+            if d.kind == AFTER and not d.waiting and d.frm.state == STARTING:
+                d.waiting = True
+        return ready
+
+    def check_deps_started(self):
+        for d in self.deps:
+            if d.waiting:
+                return False
+        return True
+
+    def dependency_started(self):
+        if self.state in (STARTING, STARTED) and self.waiting_for_deps:
+            self.sset.queue_transition(self)
+
+    def all_deps_started(self):
+        opts = self.desc.options
+        if ("starts-on-console" in opts or "runs-on-console" in opts) and not self.has_console:
+            self.waiting_for_console = True
+            self.sset.queue_for_console(self)
+            return
+        self.waiting_for_deps = False
+        if not self.bring_up():
+            self.set_state(STOPPING)
+            self.failed_to_start()
+
+    def acquired_console(self):
+        self.waiting_for_console = False
+        self.has_console = True
+        self.host.console_taken(self, "runs-on-console" in self.desc.options
+                                or self.state == STARTING)
+        if self.state != STARTING or not self.check_deps_started():
+            self.release_console()
+        else:
+            self.all_deps_started()
+
+    def release_console(self):
+        if self.has_console:
+            self.has_console = False
+            self.sset.console_released(self)
+
+    def started(self):
+        if self.has_console and "runs-on-console" not in self.desc.options:
+            self.release_console()
+        self.set_state(STARTED)
+        self.host.log(self.started_message())
+        self.notify(EV_STARTED)
+        if "starts-rwfs" in self.desc.options:
+            self.host.rootfs_rw(self)
+        if self.force_stop or self.target == STOPPED:
+            self.do_stop()
+            return
+        for d in self.dependents:
+            if d.waiting:
+                d.waiting = False
+                d.frm.dependency_started()
+
+    def started_message(self):
+        return "%s: started" % self.name
+
+    def failed_to_start(self, depfailed=False, immediate_stop=True):
+        self.target = STOPPED
+        if self.waiting_for_console:
+            self.sset.unqueue_console(self)
+            self.waiting_for_console = False
+        if self.explicit:
+            self.explicit = False
+            self.release(False)
+        for d in self.dependents:
+            s = d.frm
+            if d.kind in (HARD, MILESTONE):
+                if s.state == STARTING:
+                    s.prop_failure = True
+                    s.failed_dep = self.name
+                    self.sset.queue_prop(s)
+            elif d.waiting:
+                d.waiting = False
+                s.dependency_started()
+            # Released now so that our target is stopped before stopped() runs.
+            if d.holding:
+                d.holding = False
+                self.release(False)
+        self.start_failed = True
+        if depfailed:
+            self.reason = "dependency %s failed" % self.failed_dep
+        if self.reason is None:
+            self.reason = "failed to start"
+        self.host.log("%s: failed: %s" % (self.name, self.reason), error=True)
+        self.notify(EV_FAILEDSTART)
+        if immediate_stop:
+            self.stopped()
+
+    # -- stopping --------------------------------------------------------------
+
+    def stop(self, bring_down=True):
+        """`ctl stop` (bring_down) or a shutdown's release of the explicit mark."""
+        if self.explicit:
+            self.explicit = False
+            self.required -= 1
+        if bring_down or self.required == 0:
+            self.target = STOPPED
+        if self.required == 0:
+            bring_down = True
+            self.prop_release = not self.prop_require
+            if self.prop_release:
+                self.sset.queue_prop(self)
+        if bring_down and self.state != STOPPED:
+            self.stop_reason = NORMAL
+            self.do_stop()
+
+    def restart(self):
+        """`ctl restart`: stop and start again, hard dependents with it; activation unchanged."""
+        if self.state != STARTED:
+            return False
+        self.stop_reason = NORMAL
+        self.force_stop = True
+        self.do_stop(with_restart=True)
+        return True
+
+    def unrecoverable_stop(self):
+        self.target = STOPPED
+        self.forced_stop()
+
+    def forced_stop(self):
+        if self.state != STOPPED:
+            self.force_stop = True
+            self.prop_stop = True
+            self.sset.queue_prop(self)
+
+    def wants_auto_restart(self):
+        return self.desc.restart == "yes"
+
+    def check_restart(self):
+        return True
+
+    def do_stop(self, with_restart=False, unexpected=False):
+        self.in_auto_restart = False
+        self.in_user_restart = False
+        for_restart = with_restart or (self.target == STARTED and self.wants_auto_restart()
+                                       and not self.sset.shutting_down)
+        if for_restart and not with_restart:
+            for_restart = self.check_restart()
+            self.in_auto_restart = for_restart
+            if not for_restart:
+                unexpected = True
+        if not for_restart:
+            if self.explicit:
+                self.explicit = False
+                self.release(False)
+            if unexpected:
+                # Died and won't come back: nothing may start it again behind our back
+                # (a dependent holding it would otherwise restart it without limit).
+                self.target = STOPPED
+        elif self.in_auto_restart:
+            self.host.log("%s: %s; restarting" % (self.name, self.reason or "stopped"))
+        all_stopped = self.stop_dependents(for_restart, with_restart)
+        if self.state != STARTED:
+            if self.state != STARTING:
+                return
+            if not self.waiting_for_deps and not self.waiting_for_console:
+                if not self.can_interrupt_start():
+                    return      # it stops once it has started (started() checks the target)
+                if not self.interrupt_start():
+                    self.notify(EV_STARTCANCELLED)
+                    return
+            elif self.waiting_for_console:
+                self.sset.unqueue_console(self)
+                self.waiting_for_console = False
+            self.notify(EV_STARTCANCELLED)
+        self.set_state(STOPPING)
+        self.waiting_for_deps = not all_stopped
+        if all_stopped:
+            self.sset.queue_transition(self)
+
+    def stop_dependents(self, for_restart, restart_deps):
+        for d in self.dependents:
+            s = d.frm
+            if d.is_hard():
+                if self.force_stop:
+                    if self.target == STOPPED:
+                        s.stop_reason = DEPFAILED if self.failed_hard() else NORMAL
+                        s.reason = "dependency %s %s" % (
+                            self.name, "failed" if s.stop_reason == DEPFAILED else "stopped")
+                        s.unrecoverable_stop()
+                    else:
+                        s.reason = "dependency %s restarting" % self.name
+                        s.forced_stop()
+                if s.state != STOPPED:
+                    if self.target == STOPPED:
+                        if s.target != STOPPED:
+                            s.target = STOPPED
+                            if s.reason is None:
+                                s.reason = "dependency %s stopped" % self.name
+                            if s.explicit:
+                                s.explicit = False
+                                s.release(True)
+                            s.prop_stop = True
+                            self.sset.queue_prop(s)
+                    elif restart_deps and s.state != STOPPING:
+                        s.stop_reason = DEPRESTART
+                        s.in_user_restart = True
+                        s.prop_stop = True
+                        self.sset.queue_prop(s)
+            elif not for_restart and d.kind != AFTER:
+                if d.waiting:
+                    d.waiting = False
+                    s.dependency_started()
+                if d.holding:
+                    d.holding = False
+                    self.release(False)
+        return self.stop_check_dependents()
+
+    def failed_hard(self):
+        """Stopping because the service itself failed (not asked to stop)."""
+        return self.stop_reason in FAILURE_REASONS or self.stop_reason == TERMINATED
+
+    def stop_check_dependents(self):
+        for d in self.dependents:
+            if d.kind == AFTER:
+                continue
+            s = d.frm
+            if s.state == STOPPED or (s.state == STARTING and s.waiting_for_deps):
+                continue
+            if d.is_hard() or s.target == STOPPED:
+                return False
+        return True
+
+    def dependent_stopped(self):
+        if self.state == STOPPING and self.waiting_for_deps:
+            self.sset.queue_transition(self)
+
+    def can_interrupt_start(self):
+        return self.waiting_for_deps
+
+    def interrupt_start(self):
+        return True
+
+    def can_interrupt_stop(self):
+        return self.waiting_for_deps and not self.force_stop
+
+    def bring_up(self):
+        self.started()
+        return True
+
+    def bring_down(self):
+        self.stopped()
+
+    def becoming_inactive(self):
+        """Hook: the service is stopped and will not restart."""
+
+    def stopped(self):
+        self.release_console()
+        self.force_stop = False
+        will_restart = self.target == STARTED
+        if not will_restart:
+            for d in self.dependents:
+                if d.kind == AFTER or not d.is_hard():
+                    if d.waiting:
+                        d.waiting = False
+                        d.frm.dependency_started()
+                    if d.holding:
+                        d.holding = False
+                        self.release(False)
+        for d in self.deps:
+            d.to.dependent_stopped()
+        self.set_state(STOPPED)
+        if will_restart:
+            self.initiate_start()
+        else:
+            self.becoming_inactive()
+            if self.explicit:
+                self.explicit = False
+                self.release(False)
+        if not self.start_failed:
+            self.host.log(self.stopped_message(), error=self.failed)
+            self.maybe_chain(will_restart)
+        self.notify(EV_STOPPED)
+
+    def stopped_message(self):
+        if self.reason:
+            return "%s: %s: %s" % (self.name, "failed" if self.failed else "stopped", self.reason)
+        return "%s: stopped" % self.name
+
+    def maybe_chain(self, will_restart):
+        chain = self.desc.chain_to
+        if not chain or will_restart or self.sset.shutting_down:
+            return
+        if "always-chain" in self.desc.options or (
+                self.stop_reason == TERMINATED and self.exited_cleanly()):
+            self.host.chain(self, chain)
+
+    def exited_cleanly(self):
+        return False
+
+    # -- the queues --------------------------------------------------------------
+
+    def do_propagation(self):
+        if self.prop_require:
+            self.prop_require = False
+            for d in self.deps:
+                if d.kind != AFTER and not d.holding:
+                    d.holding = True
+                    d.to.require()
+        if self.prop_release:
+            self.prop_release = False
+            self.release_dependencies()
+        if self.prop_failure:
+            self.prop_failure = False
+            self.stop_reason = DEPFAILED
+            self.set_state(STOPPED)
+            self.failed_to_start(depfailed=True)
+        if self.prop_start:
+            self.prop_start = False
+            self.do_start()
+        if self.prop_stop:
+            self.prop_stop = False
+            self.do_stop(self.in_user_restart)
+
+    def execute_transition(self):
+        if self.state == STARTING:
+            if self.check_deps_started():
+                self.all_deps_started()
+        elif self.state == STOPPING:
+            if self.stop_check_dependents():
+                self.waiting_for_deps = False
+                self.bring_down()
+
+
+class ServiceSet:
+    """Every loaded service, the two queues, the console queue.
+
+    host provides: log(msg, error=False), console_taken(svc, hold), console_free(),
+    rootfs_rw(svc), chain(svc, name), and what procsvc.py needs."""
+
+    def __init__(self, host):
+        self.host = host
+        self.services = {}
+        self.prop_queue = deque()
+        self.trans_queue = deque()
+        self.processing = False
+        self.running = 0            # services not in state stopped
+        self.shutting_down = False
+        self.console_queue = deque()
+        self.console_owner = None
+
+    def __contains__(self, name):
+        return name in self.services
+
+    def get(self, name):
+        return self.services.get(name)
+
+    def add(self, desc):
+        from toybox import procsvc
+        cls = procsvc.CLASSES.get(desc.type, Service)
+        svc = cls(self, desc)
+        self.services[desc.name] = svc
+        return svc
+
+    def link(self, svc):
+        """Make svc's edges from its description (to services that are loaded)."""
+        desc = svc.desc
+        for kind, names in ((HARD, desc.depends_on), (MILESTONE, desc.depends_ms),
+                            (SOFT, desc.waits_for), (AFTER, desc.after)):
+            for name in names:
+                to = self.services.get(name)
+                if to is not None and to is not svc:
+                    self._edge(svc, to, kind)
+        for name in desc.before:
+            other = self.services.get(name)
+            if other is not None and other is not svc:
+                self._edge(other, svc, AFTER)
+
+    def unlink(self, svc):
+        """Drop svc's own edges (before a reload); the service must be stopped."""
+        for d in list(svc.deps):
+            if d.kind == AFTER and svc.name in d.to.desc.before:
+                continue        # made by the other service's `before`
+            svc.deps.remove(d)
+            d.to.dependents.remove(d)
+        for d in list(svc.dependents):
+            if d.kind == AFTER and d.frm.name in svc.desc.before:
+                svc.dependents.remove(d)
+                d.frm.deps.remove(d)
+
+    @staticmethod
+    def _edge(frm, to, kind):
+        for d in frm.deps:
+            if d.to is to and d.kind == kind:
+                return
+        d = Dep(frm, to, kind)
+        frm.deps.append(d)
+        to.dependents.append(d)
+
+    def queue_prop(self, svc):
+        if not svc.in_prop_queue:
+            svc.in_prop_queue = True
+            self.prop_queue.append(svc)
+
+    def queue_transition(self, svc):
+        if not svc.in_trans_queue:
+            svc.in_trans_queue = True
+            self.trans_queue.append(svc)
+
+    def process_queues(self):
+        """Drain both queues; a nested call (from inside a transition) leaves it to the outer one."""
+        if self.processing:
+            return
+        self.processing = True
+        try:
+            prop, trans = self.prop_queue, self.trans_queue
+            while prop or trans:
+                while prop:
+                    svc = prop.popleft()
+                    svc.in_prop_queue = False
+                    svc.do_propagation()
+                if trans:
+                    svc = trans.popleft()
+                    svc.in_trans_queue = False
+                    svc.execute_transition()
+        finally:
+            self.processing = False
+
+    # -- the console: one owner at a time, the others queue ----------------------
+
+    def queue_for_console(self, svc):
+        if self.console_owner is None:
+            self.console_owner = svc
+            svc.acquired_console()
+        elif svc not in self.console_queue:
+            self.console_queue.append(svc)
+
+    def unqueue_console(self, svc):
+        if svc in self.console_queue:
+            self.console_queue.remove(svc)
+
+    def console_released(self, svc):
+        if self.console_owner is svc:
+            self.console_owner = None
+        while self.console_owner is None and self.console_queue:
+            nxt = self.console_queue.popleft()
+            self.console_owner = nxt
+            nxt.acquired_console()
+        if self.console_owner is None:
+            self.host.console_free()
+
+    # -- whole-set operations ----------------------------------------------------
+
+    def stop_all(self):
+        """Shutdown: drop every explicit activation; everything stops in reverse order."""
+        self.shutting_down = True
+        for svc in list(self.services.values()):
+            svc.stop(False)
+        self.process_queues()

@@ -1,0 +1,180 @@
+"""Service output: a pipe per launch that svinit drains into the logfile and a short tail.
+
+Why a pipe and not the file itself as the child's stdout: svinit sees every byte, so the
+size cap is exact (the file is renamed to LOGFILE.1 and a new one started once a write
+would pass logfile-max-size; one old generation is kept), and the last lines are in
+memory for `ctl log` whether or not there is a logfile. svinit reads at most READ_CHUNK
+bytes per wake-up per pipe and writes them at once, so nothing accumulates in svinit; a
+service that writes faster than that waits on its full pipe, as it would on a slow disk.
+"""
+import os
+from collections import deque
+
+READ_CHUNK = 65536
+TAIL_LINES = 100
+MAX_LINE = 4096      # a tail line longer than this is cut (the logfile gets all of it)
+
+
+class Output:
+    """One service's output: open pipes, its logfile (optional), the last TAIL_LINES lines."""
+
+    def __init__(self, name, warn):
+        self.name = name
+        self.warn = warn
+        self.logfile = None
+        self.max_size = 0
+        self.mode = 0o600
+        self.fd = None          # the open logfile
+        self.size = 0
+        self.tail = deque(maxlen=TAIL_LINES)
+        self.partial = b""
+        self.pipes = set()      # read ends still open (an old launch's children may write on)
+        self.failed_path = None  # logfile we could not write: warned once
+
+    def configure(self, logfile, max_size, mode):
+        if logfile != self.logfile:
+            self.close_file()
+            self.failed_path = None
+        self.logfile = logfile
+        self.max_size = max_size or 0
+        self.mode = mode
+
+    def new_pipe(self):
+        """(read_fd, write_fd) for a launch: the write end goes to the child as 1 and 2."""
+        r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.pipes.add(r)
+        return r, w
+
+    def readable(self, fd):
+        """Drain one chunk from pipe fd. False at EOF: unwatch it, then close_pipe(fd)."""
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            data = b""
+        if not data:
+            return False
+        self.feed(data)
+        return True
+
+    def close_pipe(self, fd):
+        if fd in self.pipes:
+            self.pipes.discard(fd)
+            os.close(fd)
+
+    def feed(self, data):
+        self._keep_tail(data)
+        if self.logfile is not None:
+            self._write(data)
+
+    def note(self, text):
+        """A line of svinit's own about this service, in the tail (not in the logfile)."""
+        self._flush_partial()
+        self.tail.append(text)
+
+    def _keep_tail(self, data):
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()[:MAX_LINE]
+        for line in lines[-TAIL_LINES:]:
+            self.tail.append(line[:MAX_LINE].decode("utf-8", "replace"))
+
+    def _flush_partial(self):
+        if self.partial:
+            self.tail.append(self.partial.decode("utf-8", "replace"))
+            self.partial = b""
+
+    def _open(self):
+        try:
+            self.fd = os.open(self.logfile, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                              self.mode)
+            self.size = os.fstat(self.fd).st_size
+            self.failed_path = None
+            return True
+        except OSError as e:
+            self.fd = None
+            if self.failed_path != self.logfile:
+                self.failed_path = self.logfile
+                self.warn("%s: logfile %s: %s" % (self.name, self.logfile, e.strerror))
+            return False
+
+    def _write(self, data):
+        if self.fd is None and not self._open():
+            return
+        if self.max_size and self.size and self.size + len(data) > self.max_size:
+            self._rotate()
+            if self.fd is None:
+                return
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+                self.size += n
+        except OSError as e:
+            self.warn("%s: logfile %s: %s" % (self.name, self.logfile, e.strerror))
+            self.close_file()
+            self.failed_path = self.logfile
+
+    def _rotate(self):
+        self.close_file()
+        try:
+            os.rename(self.logfile, self.logfile + ".1")
+        except OSError as e:
+            self.warn("%s: can't rotate logfile %s: %s" % (self.name, self.logfile, e.strerror))
+        self._open()
+
+    def close_file(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def close(self):
+        for fd in list(self.pipes):
+            self.close_pipe(fd)
+        self.close_file()
+
+    def lines(self, n):
+        """The last n lines: from the logfile (and LOGFILE.1) when there is one, else the tail."""
+        if self.logfile is not None:
+            out = _file_tail(self.logfile, n)
+            if out is not None:
+                if len(out) < n:
+                    older = _file_tail(self.logfile + ".1", n - len(out)) or []
+                    out = older + out
+                return out
+        out = list(self.tail)
+        if self.partial:
+            out.append(self.partial.decode("utf-8", "replace"))
+        return out[-n:] if n > 0 else []
+
+
+def _file_tail(path, n, limit=256 * 1024):
+    """The last n lines of a file, reading at most its last `limit` bytes; None if unreadable."""
+    if n <= 0:
+        return []
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        chunks = []
+        while True:
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if start > 0 and lines:
+        lines.pop(0)        # cut in the middle
+    return [line.decode("utf-8", "replace") for line in lines[-n:]]

@@ -1,0 +1,1072 @@
+"""The svinit daemon: one event loop around the state machine (engine.py, procsvc.py).
+
+One selector; signals arrive as bytes on the wakeup pipe (SIGCHLD -> one waitpid(-1,
+WNOHANG) reaper); timers in a heap; the control server, service output pipes, readiness
+pipes, exec-status pipes, pidfds and oneit's report pipe are all selector entries whose
+data is a callable taking the event mask. Nothing blocks: svinit's own messages go
+through a bounded buffer to a non-blocking stderr.
+
+Processes that are not our children: svinit makes itself a child subreaper, so the
+daemons that bgprocess services fork come back to it and are reaped with their exit
+status. A process that is not our child anyway (re-adopted after a restart of svinit,
+or the subreaper call failed) is watched through a pidfd; its exit status, when oneit
+reports it on fd 3, is used, else it is unknown.
+"""
+import heapq
+import os
+import selectors
+import stat
+import time
+import _signal
+
+from toybox import lib, logs, oneitwire, proc, protocol, syscalls
+from toybox.engine import ServiceSet, STOPPED, STARTING, STARTED, STOPPING, HARD, MILESTONE
+from toybox import engine
+from toybox.piddir import PidDir
+from toybox.spawn import Launch, spawn
+
+ENV_DROP = ("ONEIT_", "SVINIT_SERVICES", "LISTEN_", "NOTIFY_SOCKET")
+LOG_BUFFER_MAX = 1024 * 1024
+SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
+HOWS = ("halt", "poweroff", "reboot")
+MAX_LOG_LINES = 10000
+
+
+class Config:
+    services_dir = pid_dir = socket = inittab = system_inittab = None
+    names = ()
+    kmsg = True
+    toybox_reports = False
+    recovery = "recovery"
+    fd_limit = 65536
+
+
+class Timer:
+    __slots__ = ("when", "fn", "cancelled")
+
+    def __init__(self, when, fn):
+        self.when = when
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+    def __lt__(self, other):
+        return self.when < other.when
+
+
+class Logger:
+    """svinit's messages: `svinit: ...` lines to stderr through a bounded buffer, never
+    blocking the loop; also to /dev/kmsg when asked. Held while a service owns the console."""
+
+    def __init__(self, selector):
+        self.sel = selector
+        self.buf = bytearray()
+        self.dropped = 0
+        self.held = False
+        self.watching = False
+        self.kmsg = None
+        self.fd = self._open_stderr()
+
+    @staticmethod
+    def _open_stderr():
+        try:
+            st = os.fstat(2)
+        except OSError:
+            return None
+        if stat.S_ISREG(st.st_mode):
+            return 2
+        try:
+            # A file description of our own: O_NONBLOCK on fd 2 itself would be shared
+            # with every service that writes to the console.
+            return os.open("/proc/self/fd/2", os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            return 2
+
+    def open_kmsg(self):
+        try:
+            self.kmsg = os.open("/dev/kmsg", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            self.kmsg = None
+
+    def log(self, msg, error=False):
+        line = ("%s: %s\n" % (lib.NAME, msg)).encode("utf-8", "replace")
+        if self.kmsg is not None:
+            try:
+                os.write(self.kmsg, (b"<3>" if error else b"<6>") + line)
+            except OSError:
+                pass
+        if self.fd is None:
+            return
+        if len(self.buf) + len(line) > LOG_BUFFER_MAX:
+            self.dropped += 1
+            return
+        if self.dropped:
+            self.buf += b"svinit: (%d messages dropped: the console is too slow)\n" % self.dropped
+            self.dropped = 0
+        self.buf += line
+        if not self.held:
+            self.flush()
+
+    def hold(self, held):
+        self.held = held
+        if not held:
+            self.flush()
+
+    def flush(self, mask=0):
+        while self.buf:
+            try:
+                n = os.write(self.fd, self.buf)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.buf.clear()
+                break
+            del self.buf[:n]
+        want = bool(self.buf) and not self.held
+        if want != self.watching and self.fd != 2:
+            if want:
+                self.sel.register(self.fd, selectors.EVENT_WRITE, self.flush)
+            else:
+                self.sel.unregister(self.fd)
+            self.watching = want
+
+    def drain(self, timeout=2.0):
+        """At exit: write what is left, waiting at most `timeout` seconds."""
+        self.held = False
+        end = time.monotonic() + timeout
+        while self.buf and time.monotonic() < end:
+            self.flush()
+            if self.buf:
+                time.sleep(0.01)
+
+
+class Daemon:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.sel = selectors.DefaultSelector()
+        self.logger = Logger(self.sel)
+        self.timers = []
+        self.watches = {}           # pid -> [fn, pidfd or None]
+        self.outputs = {}           # service name -> logs.Output
+        self.sset = ServiceSet(self)
+        self.server = None
+        self.piddir = None
+        self.boot_id = proc.boot_id()
+        self.devnull = None
+        self.base_env = None
+        self.exit_code = None
+        self.load_errors = set()
+        self.shutdown_how = None
+        self.shutdown_phase = 0     # 1: services stopping, 2: inittab shutdown entries, 3: done
+        self.inittab_descs = {}
+        self.recovery_tried = False
+        self.requested_failed = False
+        self.oneit_pid = None
+        self.report_fmt = None
+        self.report_buf = b""
+        self.heartbeat_fd = None
+        self.heartbeat_period = None
+        self.idle_warned = False
+        self.shutdown_entries = []
+
+    # -- the host interface of engine.py / procsvc.py --------------------------
+
+    def log(self, msg, error=False):
+        self.logger.log(msg, error)
+
+    @staticmethod
+    def now():
+        return time.monotonic()
+
+    @staticmethod
+    def wall():
+        return time.time()
+
+    def timer(self, delay, fn):
+        t = Timer(time.monotonic() + delay, fn)
+        heapq.heappush(self.timers, t)
+        return t
+
+    def watch_fd(self, fd, fn):
+        self.sel.register(fd, selectors.EVENT_READ, lambda mask: fn())
+
+    def unwatch_fd(self, fd):
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def watch_exec(self, fd, fn):
+        def ready(mask):
+            self.unwatch_fd(fd)
+            fn()
+        self.sel.register(fd, selectors.EVENT_READ, ready)
+
+    def watch_child(self, pid, fn):
+        self.watches[pid] = [fn, None]
+
+    def watch_pid(self, pid, fn):
+        entry = [fn, None]
+        self.watches[pid] = entry
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            # Gone already, or no pidfd (Linux < 5.3): the reaper or oneit's report tells.
+            if not proc.alive(pid):
+                self.timer(0, lambda: self._pid_gone(pid, None))
+            return
+        entry[1] = pidfd
+        self.sel.register(pidfd, selectors.EVENT_READ, lambda mask: self._pidfd_ready(pid, pidfd))
+
+    def _pidfd_ready(self, pid, pidfd):
+        status = None
+        try:
+            info = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
+            if info is not None:
+                status = _raw_status(info)
+        except ChildProcessError:
+            pass        # not our child: the status may come from oneit's report
+        except OSError:
+            pass
+        self._pid_gone(pid, status)
+
+    def _pid_gone(self, pid, status):
+        entry = self.watches.pop(pid, None)
+        if entry is None:
+            return
+        self._close_pidfd(entry)
+        entry[0](status)
+
+    def _close_pidfd(self, entry):
+        if entry[1] is not None:
+            self.unwatch_fd(entry[1])
+            os.close(entry[1])
+            entry[1] = None
+
+    def unwatch(self, pid):
+        entry = self.watches.pop(pid, None)
+        if entry is not None:
+            self._close_pidfd(entry)
+
+    def kill(self, pid, sig, group):
+        try:
+            if group:
+                # A bgprocess daemon may live in its launcher's process group.
+                try:
+                    pgid = os.getpgid(pid)
+                except OSError:
+                    pgid = pid
+                if pgid == os.getpgrp():
+                    syscalls.kill(pid, sig)
+                else:
+                    syscalls.killpg(pgid, sig)
+            else:
+                syscalls.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+        except PermissionError as e:
+            self.log("can't signal %s %d: %s" % ("process group" if group else "process", pid,
+                                                  lib.strerror(e)), error=True)
+
+    def save(self, svc):
+        if self.piddir is not None:
+            self.piddir.write(svc.name, svc.state_fields() + [("boot_id", self.boot_id)])
+
+    def forget(self, svc):
+        if self.piddir is not None:
+            self.piddir.remove(svc.name)
+
+    def output(self, svc):
+        out = self.outputs.get(svc.name)
+        if out is None:
+            out = self.outputs[svc.name] = logs.Output(svc.name, self.log)
+        desc = svc.desc
+        logfile = desc.logfile
+        if logfile is not None and not os.path.isabs(logfile):
+            logfile = os.path.join(desc.working_dir or "/", logfile)
+        out.configure(logfile, desc.logfile_max_size, desc.logfile_permissions)
+        return out
+
+    def env_for(self, desc):
+        if self.base_env is None:
+            self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_DROP)}
+        if not desc.env:
+            return self.base_env
+        env = dict(self.base_env)
+        env.update(desc.env)
+        return env
+
+    def launch(self, svc, argv, ready=False, console=False):
+        """Start argv for svc: (pid, exec status fd or None, readiness read fd or None)."""
+        desc = svc.desc
+        env = self.env_for(desc)
+        fds = {}
+        closing = []
+        tty = desc.tty
+        ctty = tty is not None
+        log_r = None
+        out = None
+        if tty is None and (console or desc.askfirst):
+            fds = {0: 0, 1: 1, 2: 2}
+            if "runs-on-console" in desc.options and os.isatty(0):
+                tty, ctty = os.ttyname(0), True
+        elif tty is None:
+            out = self.output(svc)
+            log_r, log_w = out.new_pipe()
+            closing.append(log_w)
+            fds = {0: self.devnull, 1: log_w, 2: log_w}
+        ready_r = None
+        try:
+            if ready:
+                kind, what = desc.ready_notification
+                ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+                os.set_blocking(ready_r, False)
+                closing.append(ready_w)
+                if kind == "pipefd":
+                    target = what
+                else:
+                    target = 3
+                    env = dict(env)
+                    env[what] = str(target)
+                fds[target] = ready_w
+            run_as = None
+            if desc.uid is not None:
+                run_as = (desc.uid, desc.gid, desc.groups)
+            launch = Launch(argv, env, cwd=desc.working_dir or "/", fds=fds,
+                            exec_path=desc.exec_path if argv is desc.command else None,
+                            run_as=run_as, tty=tty, ctty=ctty, askfirst=desc.askfirst)
+            pid, status_fd = spawn(launch)
+        except BaseException:
+            if ready_r is not None:
+                os.close(ready_r)
+            if log_r is not None:
+                out.close_pipe(log_r)
+            raise
+        finally:
+            for fd in closing:
+                os.close(fd)
+        if log_r is not None:
+            self.sel.register(log_r, selectors.EVENT_READ, lambda mask: self._output(out, log_r))
+        return pid, status_fd, ready_r
+
+    def _output(self, out, fd):
+        if not out.readable(fd):
+            self.unwatch_fd(fd)
+            out.close_pipe(fd)
+
+    def console_taken(self, svc, hold):
+        self.logger.hold(hold)
+
+    def console_free(self):
+        self.logger.hold(False)
+
+    def rootfs_rw(self, svc):
+        self.log("%s: started: root file system writable; re-creating the control socket and pid dir"
+                 % svc.name)
+        self.reopen()
+
+    def chain(self, svc, name):
+        target = self.find(name)
+        if target is None:
+            self.log("%s: can't chain to %s: no such service" % (svc.name, name), error=True)
+            return
+        self.log("%s: chaining to %s" % (svc.name, name))
+        target.start()
+
+    # -- services ------------------------------------------------------------
+
+    def find(self, name):
+        svc = self.sset.get(name)
+        if svc is None:
+            svc = self.load_more(name)
+        return svc
+
+    def load_more(self, name):
+        """Load service `name` (and what it needs) from the services dir after start-up."""
+        from toybox import svcfile
+        if not svcfile.valid_name(name):
+            return None
+        new, errors = {}, {}
+        todo = [name]
+        while todo:
+            n = todo.pop()
+            if n in self.sset or n in new or n in errors:
+                continue
+            path = os.path.join(self.cfg.services_dir, n)
+            if not os.path.isfile(path):
+                if n == name:
+                    return None
+                continue
+            try:
+                new[n] = svcfile.load_file(path, n, self.cfg.services_dir)
+            except svcfile.LoadError as e:
+                errors[n] = e
+                continue
+            todo.extend(dep for _key, dep in new[n].dependencies())
+        combined = {s.name: s.desc for s in self.sset.services.values()}
+        combined.update(new)
+        svcfile.check_set(combined, errors)
+        for n, err in sorted(errors.items()):
+            if n in new or n not in self.sset:
+                self.log(str(err), error=True)
+        added = [self.sset.add(new[n]) for n in sorted(new) if n in combined]
+        for svc in list(self.sset.services.values()):
+            self.sset.link(svc)
+        for svc in added:
+            for w in svc.desc.warnings:
+                self.log(str(w))
+        return self.sset.get(name)
+
+    def load_all(self):
+        from toybox import svcfile, inittab
+        descs, errors = {}, {}
+        try:
+            descs, errors = svcfile.load_dir(self.cfg.services_dir)
+        except svcfile.LoadError as e:
+            self.log(str(e), error=True)
+        for name in sorted(errors):
+            self.log(str(errors[name]), error=True)
+        self.load_errors = set(errors)
+        path = self.cfg.inittab
+        if path is None and self.cfg.system_inittab and "boot" not in descs \
+                and os.path.exists(self.cfg.system_inittab):
+            path = self.cfg.system_inittab
+        if path is not None:
+            idescs, ierrors = inittab.convert(path)
+            for err in ierrors:
+                self.log(str(err), error=True)
+            for name, d in idescs.items():
+                if name in descs:
+                    self.log("%s: inittab entry %s: a service of that name exists; entry ignored"
+                             % (path, name), error=True)
+                    continue
+                descs[name] = d
+                if d.inittab_action is not None or name == inittab.NAME:
+                    self.inittab_descs[name] = d
+            self.inittab_names = [inittab.NAME] if inittab.NAME in idescs else []
+        else:
+            self.inittab_names = []
+        for name in sorted(descs):
+            self.sset.add(descs[name])
+        for svc in self.sset.services.values():
+            self.sset.link(svc)
+            for w in svc.desc.warnings:
+                self.log(str(w))
+
+    def start_requested(self):
+        names = list(self.cfg.names)
+        if self.inittab_names:
+            # The inittab stands in for a missing `boot`.
+            names = [n for n in names if n in self.sset or n != "boot"] + self.inittab_names
+        started = False
+        for name in names:
+            svc = self.sset.get(name)
+            if svc is None:
+                if name in self.load_errors:
+                    self.log("%s: not started: its description has errors (above)" % name, error=True)
+                else:
+                    self.log("%s: no such service (in %s)" % (name, self.cfg.services_dir), error=True)
+                self.requested_failed = True
+                continue
+            svc.listen(self._requested_event)
+            svc.start()
+            started = True
+        self.sset.process_queues()
+        if not started:
+            self.boot_failed("nothing to start")
+
+    def _requested_event(self, svc, event):
+        if event == engine.EV_FAILEDSTART and not self.sset.shutting_down:
+            self.requested_failed = True
+            self.boot_failed("%s failed" % svc.name)
+
+    def boot_failed(self, why):
+        if self.recovery_tried or self.sset.shutting_down:
+            return
+        rec = self.find(self.cfg.recovery)
+        if rec is None:
+            return
+        self.recovery_tried = True
+        self.log("%s; starting %s" % (why, self.cfg.recovery), error=True)
+        rec.start()
+        self.sset.process_queues()
+
+    def check_idle(self):
+        """After each pass of the loop: shutdown progress, or nothing left running."""
+        sset = self.sset
+        if sset.shutting_down:
+            self._shutdown_step()
+            return
+        if sset.running:
+            return
+        self.boot_failed("no service is running and no shutdown was asked for")
+        if sset.running:
+            return
+        if self.oneit_pid is not None:
+            if not self.idle_warned:
+                self.idle_warned = True     # said once; svinit stays up for `ctl`
+                self.log("no service is running and no shutdown was asked for: boot failure? "
+                         "(no `%s` service to run; waiting for ctl)" % self.cfg.recovery, error=True)
+            return
+        self.log("no service is running any more; exiting")
+        self.exit_code = 1 if self.requested_failed else 0
+
+    # -- shutdown --------------------------------------------------------------
+
+    def request_shutdown(self, how):
+        if self.shutdown_how is None or how != "exit":
+            self.shutdown_how = how
+        if self.sset.shutting_down:
+            return
+        self.log("%s: stopping all services" % ("shutdown (%s)" % how if how != "exit" else "exit"))
+        self.shutdown_phase = 1
+        self.sset.stop_all()
+
+    def _shutdown_step(self):
+        """Phase 1: services stopping; 2: the inittab's shutdown entries running (in order,
+        each waits for the one before); 3: those stopping. Then finish()."""
+        from toybox import inittab
+        sset = self.sset
+        if self.shutdown_phase == 1:
+            if sset.running:
+                return
+            entries = inittab.ordered(self.inittab_descs, "shutdown")
+            self.shutdown_entries = [sset.get(d.name) for d in entries if d.name in sset]
+            self.shutdown_phase = 2
+            if self.shutdown_entries:
+                self.log("running the inittab's shutdown entries")
+                for svc in self.shutdown_entries:
+                    svc.start()
+                sset.process_queues()
+        if self.shutdown_phase == 2:
+            if any(svc.state == STARTING for svc in self.shutdown_entries):
+                return
+            self.shutdown_phase = 3
+            sset.stop_all()
+        if sset.running == 0:
+            self.finish()
+
+    def finish(self):
+        how = self.shutdown_how
+        self.log("all services stopped")
+        self.exit_code = 0
+        if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None:
+            try:
+                syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
+                self.log("asked oneit (pid %d) to %s" % (self.oneit_pid, how))
+            except OSError as e:
+                self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)), error=True)
+
+    # -- signals, reaping, oneit ---------------------------------------------
+
+    def on_signal_byte(self, mask):
+        try:
+            data = os.read(self.sig_r, 512)
+        except OSError:
+            return
+        for sig in data:
+            if sig == _signal.SIGCHLD:
+                self.reap()
+            elif sig in (_signal.SIGTERM,):
+                self.request_shutdown("exit")
+            elif sig == _signal.SIGINT:
+                if not self.ctrlaltdel():
+                    self.request_shutdown("exit")
+            elif sig == _signal.SIGUSR1:
+                self.request_shutdown("halt")
+            elif sig == _signal.SIGUSR2:
+                self.request_shutdown("poweroff")
+            elif sig == _signal.SIGHUP:
+                self.reopen()
+
+    def ctrlaltdel(self):
+        from toybox import inittab
+        entries = [d.name for d in inittab.ordered(self.inittab_descs, "ctrlaltdel")]
+        if not entries or self.sset.shutting_down:
+            return False
+        self.log("ctrl-alt-del: running the inittab's ctrlaltdel entries")
+        for name in entries:
+            svc = self.sset.get(name)
+            if svc.state == STARTED:
+                svc.stop()
+            svc.start()
+        self.sset.process_queues()
+        return True
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            entry = self.watches.pop(pid, None)
+            if entry is not None:
+                self._close_pidfd(entry)
+                entry[0](status)
+
+    def on_reports(self, mask):
+        try:
+            data = os.read(oneitwire.REPORT_FD, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.unwatch_fd(oneitwire.REPORT_FD)
+            return
+        records, self.report_buf = oneitwire.unpack(self.report_buf + data, self.report_fmt)
+        me = os.getpid()
+        for pid, status in records:
+            if pid == me:
+                continue        # toybox's oneit -3 names its child, not the orphan
+            entry = self.watches.get(pid)
+            if entry is not None and entry[1] is not None:
+                self._pid_gone(pid, status)
+
+    def heartbeat(self):
+        try:
+            os.write(self.heartbeat_fd, b".")
+        except OSError:
+            pass
+        self.timer(self.heartbeat_period, self.heartbeat)
+
+    # -- control requests ----------------------------------------------------
+
+    def handle(self, req, reply):
+        cmd = req.get("cmd")
+        if cmd == "list":
+            svcs = sorted(self.sset.services.values(), key=lambda s: s.name)
+            reply(protocol.reply_ok(services=[s.status() for s in svcs]))
+            return
+        if cmd == "shutdown":
+            how = req.get("how", "halt")
+            if how not in HOWS:
+                reply(protocol.reply_error("shutdown: how must be halt, poweroff or reboot, not %r"
+                                           % (how,), protocol.E_BAD_REQUEST))
+                return
+            reply(protocol.reply_ok(accepted=True))
+            self.request_shutdown(how)
+            return
+        handler = getattr(self, "cmd_" + cmd, None) if isinstance(cmd, str) else None
+        if handler is None:
+            reply(protocol.reply_error("unknown command %r" % (cmd,), protocol.E_UNKNOWN_CMD))
+            return
+        name = req.get("name")
+        if not isinstance(name, str) or not name:
+            reply(protocol.reply_error('%s: a "name" string is needed' % cmd, protocol.E_BAD_REQUEST))
+            return
+        svc = self.find(name) if cmd in ("start", "wake", "reload", "restart") else self.sset.get(name)
+        if svc is None:
+            reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
+            return
+        handler(svc, req, reply)
+        self.sset.process_queues()
+
+    def _busy(self, reply):
+        if self.sset.shutting_down:
+            reply(protocol.reply_error("shutdown in progress", protocol.E_BUSY))
+            return True
+        return False
+
+    def cmd_status(self, svc, req, reply):
+        reply(protocol.reply_ok(service=svc.status()))
+
+    def cmd_start(self, svc, req, reply):
+        if self._busy(reply):
+            return
+        svc.start()
+        self.sset.process_queues()
+        self._reply_when_started(svc, req, reply)
+
+    def cmd_wake(self, svc, req, reply):
+        if self._busy(reply):
+            return
+        if svc.state in (STOPPED, STOPPING):
+            holders = [d for d in svc.dependents if d.kind != engine.AFTER
+                       and d.frm.target == STARTED and d.frm.state in (STARTING, STARTED)]
+            if not holders:
+                reply(protocol.reply_error("%s: no active dependent needs it (use start)" % svc.name,
+                                           protocol.E_REFUSED, service=svc.status()))
+                return
+            for d in holders:
+                if not d.holding:
+                    d.holding = True
+                    svc.require()
+        self.sset.process_queues()
+        self._reply_when_started(svc, req, reply)
+
+    def _reply_when_started(self, svc, req, reply, restarting=False):
+        if not req.get("wait", True) or (svc.state == STARTED and not restarting):
+            reply(protocol.reply_ok(service=svc.status()))
+            return
+        if svc.state == STOPPED and svc.start_failed:
+            reply(self._failed_reply(svc))
+            return
+
+        def event(s, ev):
+            if ev == engine.EV_STARTED:
+                reply(protocol.reply_ok(service=s.status()))
+            elif ev in (engine.EV_FAILEDSTART, engine.EV_STOPPED) and s.start_failed:
+                if s.state != STOPPED:
+                    return      # the reply shows it stopped
+                reply(self._failed_reply(s))
+            elif ev == engine.EV_STOPPED and restarting and s.target == STARTED:
+                return          # the stop half of a restart
+            elif ev in (engine.EV_STARTCANCELLED, engine.EV_STOPPED):
+                reply(protocol.reply_error("%s: start cancelled" % s.name, protocol.E_FAILED,
+                                           service=s.status()))
+            else:
+                return
+            s.unlisten(event)
+        svc.listen(event)
+
+    @staticmethod
+    def _failed_reply(svc):
+        return protocol.reply_error("%s: failed to start: %s" % (svc.name, svc.reason or "failed"),
+                                    protocol.E_FAILED, service=svc.status())
+
+    def _hard_dependents(self, svc):
+        return sorted(d.frm.name for d in svc.dependents
+                      if (d.kind == HARD or (d.kind == MILESTONE and d.waiting))
+                      and d.frm.state != STOPPED)
+
+    def cmd_stop(self, svc, req, reply):
+        if not req.get("force", False):
+            need = self._hard_dependents(svc)
+            if need:
+                reply(protocol.reply_error(
+                    "%s: needed by %s (stopping it would stop them: use --force)"
+                    % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
+                return
+        svc.stop(True)
+        self.sset.process_queues()
+        self._reply_when_stopped(svc, req, reply)
+
+    def _reply_when_stopped(self, svc, req, reply):
+        if not req.get("wait", True) or svc.state == STOPPED:
+            reply(protocol.reply_ok(service=svc.status()))
+            return
+
+        def event(s, ev):
+            if ev == engine.EV_STOPPED:
+                reply(protocol.reply_ok(service=s.status()))
+            elif ev in (engine.EV_STOPCANCELLED, engine.EV_STARTED):
+                reply(protocol.reply_error("%s: stop cancelled: it is starting again" % s.name,
+                                           protocol.E_FAILED, service=s.status()))
+            else:
+                return
+            s.unlisten(event)
+        svc.listen(event)
+
+    def cmd_restart(self, svc, req, reply):
+        if self._busy(reply):
+            return
+        if not req.get("force", False):
+            need = self._hard_dependents(svc)
+            if need:
+                reply(protocol.reply_error(
+                    "%s: needed by %s (they would restart too: use --force)"
+                    % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
+                return
+        restarting = svc.restart()
+        if not restarting:
+            svc.start()
+        self.sset.process_queues()
+        self._reply_when_started(svc, req, reply, restarting and svc.state != STARTED)
+
+    def cmd_release(self, svc, req, reply):
+        if svc.explicit:
+            svc.explicit = False
+            svc.release()
+        self.sset.process_queues()
+        reply(protocol.reply_ok(service=svc.status()))
+
+    def cmd_signal(self, svc, req, reply):
+        sig = req.get("signal")
+        try:
+            if isinstance(sig, str):
+                sig = lib.signal_number(sig)
+            elif not isinstance(sig, int) or isinstance(sig, bool) or not 0 < sig < _signal.NSIG:
+                raise ValueError("bad signal %r" % (sig,))
+        except ValueError as e:
+            reply(protocol.reply_error("signal: %s" % e, protocol.E_BAD_REQUEST))
+            return
+        if svc.pid is None:
+            reply(protocol.reply_error("%s: has no process to signal" % svc.name, protocol.E_FAILED,
+                                       service=svc.status()))
+            return
+        try:
+            syscalls.kill(svc.pid, sig)
+        except OSError as e:
+            reply(protocol.reply_error("%s: kill %d: %s" % (svc.name, svc.pid, lib.strerror(e)),
+                                       protocol.E_FAILED, service=svc.status()))
+            return
+        reply(protocol.reply_ok(service=svc.status()))
+
+    def cmd_reload(self, svc, req, reply):
+        from toybox import svcfile
+        if svc.desc.inittab_line is not None:
+            reply(protocol.reply_error("%s: made from %s: edit that file and restart svinit"
+                                       % (svc.name, svc.desc.file), protocol.E_REFUSED))
+            return
+        try:
+            new = svcfile.load_file(svc.desc.file, svc.name, self.cfg.services_dir)
+        except svcfile.LoadError as e:
+            reply(protocol.reply_error(str(e), protocol.E_FAILED, service=svc.status()))
+            return
+        old = svc.desc
+        same_deps = (old.dependencies() == new.dependencies() and old.before == new.before
+                     and old.after == new.after)
+        if new.type != old.type and svc.state != STOPPED:
+            reply(protocol.reply_error("%s: can't change the type of a service that is not stopped"
+                                       % svc.name, protocol.E_REFUSED, service=svc.status()))
+            return
+        if not same_deps and svc.state != STOPPED:
+            reply(protocol.reply_error("%s: can't change the dependencies of a service that is not "
+                                       "stopped" % svc.name, protocol.E_REFUSED, service=svc.status()))
+            return
+        missing = [n for _k, n in new.dependencies() if n not in self.sset and self.find(n) is None]
+        if missing:
+            reply(protocol.reply_error("%s: dependency %s not found" % (new.file, missing[0]),
+                                       protocol.E_FAILED, service=svc.status()))
+            return
+        if new.type != old.type:
+            self.sset.unlink(svc)
+            fresh = self.sset.add(new)
+            fresh.listeners = svc.listeners
+            for d in svc.dependents:
+                d.to = fresh
+                fresh.dependents.append(d)
+            svc = fresh
+            self.sset.link(svc)
+        else:
+            if not same_deps:
+                self.sset.unlink(svc)
+            svc.desc = new
+            if not same_deps:
+                self.sset.link(svc)
+        self.log("%s: reloaded %s" % (svc.name, new.file))
+        reply(protocol.reply_ok(service=svc.status()))
+
+    def cmd_log(self, svc, req, reply):
+        n = req.get("lines", 20)
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            reply(protocol.reply_error("log: lines must be a number >= 0", protocol.E_BAD_REQUEST))
+            return
+        out = self.outputs.get(svc.name)
+        if out is None:
+            out = self.output(svc)
+        reply(protocol.reply_ok(lines=out.lines(min(n, MAX_LOG_LINES))))
+
+    # -- set-up and the loop -------------------------------------------------
+
+    def reopen(self):
+        from toybox.ctlserver import ServerError
+        if self.piddir is not None:
+            self.piddir.prepare()
+            self.write_self()
+            for svc in self.sset.services.values():
+                if svc.has_process and svc.state != STOPPED:
+                    self.save(svc)
+        try:
+            if self.server is None:
+                self.open_server()
+            else:
+                self.server.reopen()
+        except ServerError as e:
+            self.log(str(e), error=True)
+
+    def open_server(self):
+        from toybox.ctlserver import ControlServer
+        self.server = ControlServer(self.cfg.socket, self.sel, self)
+
+    def write_self(self):
+        me = os.getpid()
+        self.piddir.write_self([("pid", me), ("starttime", proc.starttime(me)),
+                                ("boot_id", self.boot_id), ("socket", self.cfg.socket),
+                                ("services_dir", self.cfg.services_dir), ("since", self.since)])
+
+    def setup(self):
+        os.umask(0o022)
+        os.chdir("/")
+        _close_on_exec_all()
+        try:
+            syscalls.set_subreaper()
+        except OSError as e:
+            self.log("can't become a child subreaper: %s (daemons' exits are seen through pidfds)"
+                     % lib.strerror(e))
+        _raise_fd_limit(self.cfg.fd_limit)
+        self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self.sig_r, sig_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.sig_w = sig_w
+        _signal.set_wakeup_fd(sig_w, warn_on_full_buffer=False)
+        for sig in (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP,
+                    _signal.SIGUSR1, _signal.SIGUSR2):
+            _signal.signal(sig, _noop)
+        _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)
+        self.sel.register(self.sig_r, selectors.EVENT_READ, self.on_signal_byte)
+        self.setup_oneit()
+
+    def setup_oneit(self):
+        env = os.environ
+        try:
+            oneit = int(env.get(oneitwire.ENV_PID, ""))
+        except ValueError:
+            oneit = None
+        if oneit is not None and oneit == os.getppid():
+            self.oneit_pid = oneit
+        fmt = env.get(oneitwire.ENV_FORMAT)
+        if fmt is None and self.cfg.toybox_reports:
+            fmt = oneitwire.FORMAT_PID
+        if fmt in (oneitwire.FORMAT_PID, oneitwire.FORMAT_PID_STATUS) and _fd_open(oneitwire.REPORT_FD):
+            self.report_fmt = fmt
+            os.set_blocking(oneitwire.REPORT_FD, False)
+            self.sel.register(oneitwire.REPORT_FD, selectors.EVENT_READ, self.on_reports)
+        try:
+            hb_fd = int(env.get(oneitwire.ENV_HEARTBEAT_FD, ""))
+            period = float(env.get(oneitwire.ENV_HEARTBEAT_SECONDS, ""))
+        except ValueError:
+            hb_fd = period = None
+        if hb_fd is not None and period and period > 0 and _fd_open(hb_fd):
+            os.set_inheritable(hb_fd, False)
+            os.set_blocking(hb_fd, False)
+            self.heartbeat_fd = hb_fd
+            self.heartbeat_period = period / 3
+            self.heartbeat()
+        if self.cfg.kmsg and self.oneit_pid == 1 and _initial_pid_namespace():
+            self.logger.open_kmsg()
+
+    def run(self):
+        self.since = time.time()
+        self.setup()
+        self.piddir = PidDir(self.cfg.pid_dir, self.log)
+        if self.piddir.prepare():
+            self.write_self()
+        self.piddir.flush()
+        from toybox.ctlserver import ServerError
+        try:
+            self.open_server()
+        except ServerError as e:
+            if "another svinit" in str(e):
+                raise lib.Fail(str(e))
+            self.log("%s (retried when a starts-rwfs service starts, or on SIGHUP)" % e, error=True)
+        self.load_all()
+        self.start_requested()
+        try:
+            self.loop()
+        finally:
+            self.cleanup()
+        return self.exit_code
+
+    def loop(self):
+        sel = self.sel
+        self.check_idle()
+        while self.exit_code is None:
+            timeout = self.next_timeout()
+            for key, mask in sel.select(timeout):
+                # An earlier callback of this batch may have closed this fd (and the
+                # number may already be reused): only keys still registered run.
+                try:
+                    if sel.get_key(key.fileobj) is not key:
+                        continue
+                except KeyError:
+                    continue
+                key.data(mask)
+            self.run_timers()
+            if self.server is not None:
+                self.server.tick()
+            self.sset.process_queues()
+            self.check_idle()
+            self.piddir.flush()
+
+    def next_timeout(self):
+        timers = self.timers
+        while timers and timers[0].cancelled:
+            heapq.heappop(timers)
+        deadline = timers[0].when if timers else None
+        if self.server is not None:
+            d = self.server.next_deadline()
+            if d is not None and (deadline is None or d < deadline):
+                deadline = d
+        if deadline is None:
+            return None
+        return max(0.0, deadline - time.monotonic())
+
+    def run_timers(self):
+        now = time.monotonic()
+        timers = self.timers
+        while timers and (timers[0].cancelled or timers[0].when <= now):
+            t = heapq.heappop(timers)
+            if not t.cancelled:
+                t.cancelled = True
+                t.fn()
+
+    def cleanup(self):
+        if self.server is not None:
+            self.server.close()
+        if self.piddir is not None:
+            for svc in self.sset.services.values():
+                if svc.has_process and svc.state != STOPPED:
+                    break
+            else:
+                self.piddir.remove_self()
+            self.piddir.flush()
+        self.logger.drain()
+
+
+def _noop(sig, frame):
+    """Signals are taken from the wakeup pipe; the handler only has to exist."""
+
+
+def _raw_status(info):
+    """A wait status (as waitpid gives) from waitid's result."""
+    if info.si_code == os.CLD_EXITED:
+        return (info.si_status & 0xff) << 8
+    if info.si_code == os.CLD_DUMPED:
+        return (info.si_status & 0x7f) | 0x80
+    return info.si_status & 0x7f
+
+
+def _fd_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+
+
+def _close_on_exec_all():
+    """Nothing svinit inherited (oneit's pipes, a test harness's fds) may leak into services."""
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.set_inheritable(fd, False)
+            except OSError:
+                pass
+
+
+def _raise_fd_limit(want):
+    """Each running service costs svinit an fd or two (output and readiness pipes)."""
+    try:
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        limit = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        if soft != resource.RLIM_INFINITY and soft < limit:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _initial_pid_namespace():
+    """True in the machine's own PID namespace (where PID 2 is the kernel's kthreadd), so a
+    test run in a PID namespace does not write into the host's kernel log."""
+    st = proc.stat(2)
+    return st is not None and st.comm == "kthreadd"
