@@ -140,14 +140,8 @@ def service_manager():
 
 
 def default_console():
-    try:
-        with open("/sys/class/tty/console/active") as f:
-            names = f.read().split()
-    except OSError:
-        names = []
-    if names and os.path.exists("/dev/" + names[-1]):
-        return "/dev/" + names[-1]
-    return "/dev/console"
+    from toybox.proc import active_console
+    return active_console() or "/dev/console"
 
 
 def ensure_stdio():

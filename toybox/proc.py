@@ -73,3 +73,15 @@ def uptime(proc="/proc"):
     """Seconds since boot (float), the clock that starttime counts in."""
     text = read_text(proc + "/uptime", 128)
     return float(text.split()[0]) if text else 0.0
+
+
+def active_console(sys_dir="/sys"):
+    """The kernel's active console device (`/dev/ttyS0`): the last entry of
+    /sys/class/tty/console/active whose /dev node exists; None if there is none
+    (/sys not mounted, no node). /dev/console itself is no use as a controlling tty.
+    """
+    text = read_text(sys_dir + "/class/tty/console/active", 4096)
+    names = text.split() if text else []
+    if names and os.path.exists("/dev/" + names[-1]):
+        return "/dev/" + names[-1]
+    return None

@@ -311,7 +311,8 @@ class Daemon:
         if tty is None and (console or desc.askfirst):
             fds = {0: 0, 1: 1, 2: 2}
             if "runs-on-console" in desc.options and os.isatty(0):
-                tty, ctty = os.ttyname(0), True
+                tty = console_device()
+                ctty = tty is not None
         elif tty is None:
             out = self.output(svc)
             log_r, log_w = out.new_pipe()
@@ -1070,3 +1071,18 @@ def _initial_pid_namespace():
     test run in a PID namespace does not write into the host's kernel log."""
     st = proc.stat(2)
     return st is not None and st.comm == "kthreadd"
+
+
+def console_device():
+    """The terminal behind the console, for a service that needs job control on it:
+    svinit's own terminal, unless that is /dev/console or its node was hidden by a
+    devtmpfs mounted over /dev (ttyname fails then); else the kernel's active console.
+    None if there is none: the service then shares svinit's fds.
+    """
+    try:
+        name = os.ttyname(0)
+        if name != "/dev/console" and os.path.exists(name):
+            return name
+    except OSError:
+        pass
+    return proc.active_console()

@@ -1,0 +1,231 @@
+"""Boot an initramfs under QEMU and drive its serial console (for tests and bench/).
+
+    with Qemu(image, append="single") as vm:
+        vm.expect("login shell marker", timeout=60)
+        out = vm.run("ctl list")          # a command at the shell on the console
+        vm.poweroff_and_wait()
+
+Software emulation (TCG) unless KVM really works; the kernel comes from $KERNEL or
+`./build.sh kernel` (which fetches Debian's cloud kernel once). QEMU's stdout is the
+guest's serial console; everything it printed is in `vm.log` (and in the failure
+report of a test, through `vm.transcript()`). The VM is always killed by PID when
+the `with` block ends, however it ends.
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+try:
+    import pexpect
+except ImportError:     # test_image.py builds images without it; available() says why
+    pexpect = None
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASE_APPEND = "console=ttyS0 panic=-1 quiet PYTHONHASHSEED=0"
+QEMU = "qemu-system-x86_64"
+
+_kernel = None
+_accel = None
+
+
+def kernel():
+    """Path of the kernel to boot: $KERNEL, else the one build.sh keeps in .cache/."""
+    global _kernel
+    if _kernel is None:
+        _kernel = os.environ.get("KERNEL") or subprocess.run(
+            [os.path.join(REPO, "build.sh"), "kernel"], check=True, capture_output=True,
+            text=True, timeout=600).stdout.strip().splitlines()[-1]
+    return _kernel
+
+
+def accel():
+    """`-accel ...` words, as build.sh decides (a real trial of KVM, else TCG)."""
+    global _accel
+    if _accel is None:
+        _accel = subprocess.run([os.path.join(REPO, "build.sh"), "accel"], check=True,
+                                capture_output=True, text=True, timeout=60).stdout.split()
+    return _accel
+
+
+def available():
+    """None when QEMU and a kernel are at hand, else why not (for pytest.skip)."""
+    if pexpect is None:
+        return "pexpect not installed (./build.sh test installs it)"
+    if not shutil.which(QEMU):
+        return "%s not installed (./build.sh test installs it)" % QEMU
+    try:
+        kernel()
+    except (subprocess.SubprocessError, OSError, IndexError) as e:
+        return "no kernel: %s" % e
+    return None
+
+
+class BootError(AssertionError):
+    pass
+
+
+class Qemu:
+    """One VM. `append` is added to the base kernel command line."""
+
+    def __init__(self, image, append="", memory=256, timeout=60):
+        self.image = image
+        self.append = (BASE_APPEND + " " + append).strip()
+        self.memory = memory
+        self.timeout = timeout
+        self.child = None
+        self.log = ""
+        self.started = None
+        self._seq = 0
+
+    def argv(self):
+        return ([QEMU] + accel() + ["-m", str(self.memory), "-nographic", "-no-reboot",
+                                    "-nic", "none", "-kernel", kernel(), "-initrd", self.image,
+                                    "-append", self.append])
+
+    def start(self):
+        argv = self.argv()
+        self.started = time.monotonic()
+        self.child = pexpect.spawn(argv[0], argv[1:], encoding="utf-8", codec_errors="replace",
+                                   timeout=self.timeout, echo=False, dimensions=(50, 200))
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    @property
+    def pid(self):
+        return self.child.pid
+
+    def _collect(self):
+        # pexpect keeps what it consumed in .before/.after; keep the whole transcript.
+        self.log += (self.child.before or "") + (self.child.after if isinstance(self.child.after, str) else "")
+
+    def expect(self, patterns, timeout=None):
+        """Wait for a regex (or one of a list); returns the index matched and keeps
+        the match in `self.match`. On timeout or QEMU's exit: BootError with the tail
+        of the console."""
+        pats = patterns if isinstance(patterns, list) else [patterns]
+        try:
+            i = self.child.expect(pats, timeout=self.timeout if timeout is None else timeout)
+        except pexpect.TIMEOUT:
+            self._collect()
+            raise BootError("timed out waiting for %r; console ends with:\n%s"
+                            % (pats, self.tail())) from None
+        except pexpect.EOF:
+            self._collect()
+            raise BootError("QEMU exited while waiting for %r; console ends with:\n%s"
+                            % (pats, self.tail())) from None
+        self._collect()
+        self.match = self.child.match
+        return i
+
+    def send(self, text):
+        self.child.send(text)
+
+    def sendline(self, text=""):
+        self.child.send(text + "\r")
+
+    def run(self, command, timeout=30, check=True):
+        """Run a command at the console's shell; returns its output (CRs removed).
+
+        The output is framed by markers the shell prints (quoted in the echoed
+        command line, so the echo never matches them); with check, a non-zero
+        exit status is a BootError.
+        """
+        self._seq += 1
+        n = self._seq
+        self.sendline("echo '@@'%dS; %s; echo '@@'%dE$?" % (n, command, n))
+        self.expect(r"@@%dS\r*\n(.*?)@@%dE(\d+)" % (n, n), timeout)
+        out = self.match.group(1).replace("\r", "")
+        code = int(self.match.group(2))
+        if check and code != 0:
+            raise BootError("`%s` exited %d:\n%s" % (command, code, out))
+        return out if check else (code, out)
+
+    def wait_exit(self, timeout=60):
+        """Wait until QEMU exits by itself (the guest powered off or rebooted);
+        BootError if it does not within timeout."""
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except pexpect.TIMEOUT:
+            self._collect()
+            raise BootError("QEMU still running after %ss; console ends with:\n%s"
+                            % (timeout, self.tail())) from None
+        self._collect()
+        self.child.wait()
+        return self.child.exitstatus
+
+    def alive(self):
+        return self.child is not None and self.child.isalive()
+
+    def uptime(self):
+        """The guest kernel's uptime in seconds, read at the console shell."""
+        return float(self.run("cat /proc/uptime").split()[0])
+
+    def kill(self):
+        """Kill our QEMU (by its PID) and reap it; safe to call more than once."""
+        if self.child is None:
+            return
+        try:
+            if self.child.isalive():
+                os.kill(self.child.pid, signal.SIGKILL)
+            self.child.wait()
+        except (OSError, pexpect.ExceptionPexpect):
+            pass
+        try:
+            rest = self.child.read_nonblocking(1 << 20, timeout=0)
+            self.log += rest
+        except (pexpect.ExceptionPexpect, OSError, ValueError):
+            pass
+        self.child.close(force=True)
+
+    def tail(self, n=40):
+        lines = self.transcript().splitlines()
+        return "\n".join(lines[-n:])
+
+    def transcript(self):
+        """The console so far, minus terminal escape sequences."""
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", self.log).replace("\r", "")
+
+
+def build_image(out, overlays=(), epoch=None, extra=()):
+    """Build an image with initramfs/mkimage.py into `out`; returns out.
+
+    overlays: directories laid over the image (a test's extra or broken files)."""
+    argv = [sys.executable, os.path.join(REPO, "initramfs", "mkimage.py"), "-o", str(out)]
+    for d in overlays:
+        argv += ["--overlay", str(d)]
+    env = dict(os.environ)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(epoch)
+    p = subprocess.run(argv + list(extra), env=env, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise AssertionError("mkimage failed (%d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
+    return str(out)
+
+
+def time_to_ready(image, append="", ready=r"svinit: boot: started", shell=r"[#$] ", timeout=180):
+    """Boot image once and measure how long until `ready` shows on the console.
+
+    Returns {"wall": seconds from starting QEMU to that console line,
+             "uptime": the guest kernel's uptime at that moment, from the
+             timestamp of the same line in the kernel log (svinit copies its
+             messages to /dev/kmsg), or None if no such line is there,
+             "image_bytes": the archive's size}.
+    Needs a shell on the console (the demo's `shell` service) to read dmesg;
+    `shell` is a regex of its prompt. The VM is killed before returning."""
+    with Qemu(image, append, timeout=timeout) as vm:
+        vm.expect(ready)
+        wall = time.monotonic() - vm.started
+        vm.expect(shell)
+        vm.run("true")
+        found = re.search(r"^\[\s*(\d+\.\d+)\] " + ready, vm.run("dmesg"), re.M)
+    return {"wall": wall, "uptime": float(found.group(1)) if found else None,
+            "image_bytes": os.path.getsize(image)}
