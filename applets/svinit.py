@@ -46,6 +46,11 @@ FD_LIMIT = 65536
 
 def main(ctx):
     from toybox.svinitd import Daemon, Config
+    from toybox.syscalls import drop_controlling_tty
+    # oneit hands its child the console as controlling terminal (so a shell child has job
+    # control); a service manager must not keep it: ^C would reach svinit, and the
+    # console shell could not take it.
+    drop_controlling_tty()
     opts = ctx.opts
     names = list(ctx.args)
     if not names and os.environ.get("SVINIT_SERVICES"):

@@ -153,6 +153,30 @@ def set_controlling_tty(fd):
     fcntl.ioctl(fd, TIOCSCTTY, 0)
 
 
+def drop_controlling_tty():
+    """Give up our controlling terminal, if we have one (a daemon given the console by oneit).
+
+    Otherwise ^C typed on the console signals the daemon, and a console service can't
+    make the terminal its own. As a session leader we would get SIGHUP for it: ignored
+    for the moment of the call. Returns True if there was one to drop.
+    """
+    import _signal
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    old = _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
+    try:
+        import fcntl
+        fcntl.ioctl(fd, TIOCNOTTY)
+        return True
+    except OSError:
+        return False
+    finally:
+        _signal.signal(_signal.SIGHUP, old)
+        os.close(fd)
+
+
 def prctl(option, arg):
     return _check(libc().prctl(option, arg, 0, 0, 0))
 
