@@ -25,7 +25,7 @@ except ImportError:     # test_image.py builds images without it; available() sa
     pexpect = None
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE_APPEND = "console=ttyS0 panic=-1 quiet PYTHONHASHSEED=0"
+BASE_APPEND = "console=ttyS0 panic=-1 quiet printk.devkmsg=on PYTHONHASHSEED=0"
 QEMU = "qemu-system-x86_64"
 
 _kernel = None
