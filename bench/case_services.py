@@ -1,162 +1,215 @@
-"""Service managers side by side: svinit against Dinit, on the very same service files.
-
-Both read Dinit's format, so one directory serves both: N process services running
-`sleep`, an internal `boot` that depends on all of them, an internal `idle` to start
-the manager with, and `crasher` (restart, no delay) for the restart case. For each
-manager, in one run:
-  - start N: time for `CTL start boot` to return (it waits until all N are started)
-  - RSS of the manager process with N running
-  - status latency: `CTL status s1`, beside `python3 -S -c pass` (the floor)
-  - restart latency: SIGKILL crasher's process, time until the manager runs a new one
-  - stop N: time from `CTL shutdown` until the manager has stopped everything and exited
+"""Service managers side by side: svinit, Dinit, runit, s6 and supervisord, each with
+the same N trivial services (`sleep`, restarted when they die, no delay configured;
+see managers.py for each one's configuration). For each manager, in one run, the
+managers taking turns (ROUNDS rounds, medians):
+  - start N: from launching the manager until all N service processes have exec'd
+    `sleep` (found by their exact command lines in the manager's process tree)
+  - memory: PSS of the whole supervision tree (the manager, and runsv / s6-supervise
+    per service for runit / s6), the services themselves left out; RSS sum in the note
+  - status: one status query of one service (`ctl status`, `dinitctl status`,
+    `sv status`, `s6-svstat`, `supervisorctl status`), beside `python3 -S -c pass`
+  - restart: SIGKILL one service's process; time until its new process has exec'd
+    (a different service each time, each up for more than 1 s: runsv and
+    s6-supervise pause 1 s before restarting a service that ran for less)
+  - stop N: from the stop request until the manager, its supervisors and all N
+    services are gone
+Status and restart are measured once, at the largest N. Every process is killed
+by PID at the end, the whole tree.
 """
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from bench.common import interleaved, make_bindir, row, spawn_wait, unavailable
-from bench.peers import Unavailable, ensure_dinit
+from bench import procs
+from bench.common import error, row, spawn_wait, unavailable
+from bench.managers import ALL, BASE, last_line
+from bench.peers import Unavailable
+
+START_TIMEOUT = 120
+STOP_TIMEOUT = 60
+STATUS_BUDGET = 15.0     # seconds of status queries per manager at most (supervisorctl is slow)
 
 
-def write_services(directory, n):
-    os.makedirs(directory)
-    names = ["s%d" % i for i in range(1, n + 1)]
-    for name in names:
-        with open(os.path.join(directory, name), "w") as f:
-            f.write("type = process\ncommand = /bin/sleep 100000\nrestart = no\n")
-    with open(os.path.join(directory, "boot"), "w") as f:
-        f.write("type = internal\n" + "".join("depends-on: %s\n" % s for s in names))
-    with open(os.path.join(directory, "idle"), "w") as f:
-        f.write("type = internal\n")
-    with open(os.path.join(directory, "crasher"), "w") as f:
-        f.write("type = process\ncommand = /bin/sleep 100001\nrestart = yes\nrestart-delay = 0\n"
-                "restart-limit-count = 0\n")
+class Failed(Exception):
+    pass
 
 
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def cmdline(pid):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as f:
-            return f.read().split(b"\0")
-    except OSError:
-        return []
-
-
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-class Manager:
-    def __init__(self, name, start_argv, ctl_argv):
-        self.name = name
-        self.start_argv = start_argv
-        self.ctl = ctl_argv
-        self.proc = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.start_argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while subprocess.run(self.ctl + ["status", "idle"], capture_output=True).returncode != 0:
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("%s did not come up" % self.name)
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for pid in children(self.proc.pid):
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-
-    def crasher_pid(self):
-        for pid in children(self.proc.pid):
-            if b"100001" in cmdline(pid):
-                return pid
-        return None
-
-
-def measure(mgr, rounds):
-    out = {}
-    out["start"] = spawn_wait(mgr.ctl + ["start", "boot"])
-    out["rss"] = rss_mb(mgr.proc.pid)
-    lat = interleaved({"ctl": mgr.ctl + ["status", "s1"],
-                       "floor": [sys.executable, "-S", "-c", "pass"]}, rounds)
-    out["status"], out["floor"] = lat["ctl"], lat["floor"]
-    spawn_wait(mgr.ctl + ["start", "crasher"])
-    restarts = []
-    for _ in range(rounds):
-        old = mgr.crasher_pid()
-        t0 = time.perf_counter()
-        os.kill(old, 9)
-        while True:
-            new = mgr.crasher_pid()
-            if new and new != old:
-                break
-            if time.perf_counter() - t0 > 10:
-                raise RuntimeError("%s did not restart crasher" % mgr.name)
-            time.sleep(0.0002)
-        restarts.append(time.perf_counter() - t0)
-        time.sleep(0.3)   # stay clear of restart limits measured over a window
-    out["restart"] = statistics.median(restarts)
-    t0 = time.perf_counter()
-    subprocess.run(mgr.ctl + ["shutdown"], capture_output=True, timeout=120)
-    mgr.proc.wait(timeout=120)
-    out["stop"] = time.perf_counter() - t0
+def leftovers(base, n):
+    """PIDs of service processes of an earlier manager still running (there must be none)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            words = procs.cmdline(int(entry)).split(b"\0")
+            if len(words) == 3 and words[0] == b"/bin/sleep" and words[1].isdigit() \
+                    and base < int(words[1]) <= base + n:
+                out.append(int(entry))
     return out
+
+
+def status_latency(argv, rounds):
+    """Median of `argv` and of the floor, timed alternately, within STATUS_BUDGET."""
+    floor = [sys.executable, "-S", "-c", "pass"]
+    spawn_wait(argv)
+    spawn_wait(floor)
+    ours, base = [], []
+    t0 = time.perf_counter()
+    while len(ours) < rounds and (len(ours) < 3 or time.perf_counter() - t0 < STATUS_BUDGET):
+        ours.append(spawn_wait(argv))
+        base.append(spawn_wait(floor))
+    return statistics.median(ours), statistics.median(base)
+
+
+def restart_latency(svc, rounds):
+    out = []
+    for i in range(1, rounds + 1):
+        pid = svc.forget(i)
+        t0 = time.perf_counter()
+        os.kill(pid, 9)
+        took = procs.wait_for(lambda: svc.poll() and i in svc.pids, 10, interval=0.0005)
+        if took is None:
+            raise Failed("service s%d was not restarted within 10 s" % i)
+        out.append(time.perf_counter() - t0)
+        time.sleep(0.05)
+    return statistics.median(out)
+
+
+def cycle(mgr, n, extras, rounds):
+    """One life of a manager: start N, memory, (status, restart,) stop. Returns a dict."""
+    stale = leftovers(BASE, n)
+    if stale:
+        raise Failed("service processes of an earlier run are still there: %s" % stale[:5])
+    before = set(procs.children(os.getpid()))
+    out = {}
+    t0 = time.perf_counter()
+    proc = mgr.launch()
+    try:
+        svc = procs.Services(proc.pid, mgr.depth, BASE)
+        took = procs.wait_for(lambda: svc.poll() >= n or proc.poll() is not None, START_TIMEOUT)
+        if proc.poll() is not None:
+            raise Failed("%s exited with status %s while starting: %s"
+                         % (mgr.name, proc.returncode, last_line(mgr.log)))
+        if took is None:
+            raise Failed("%d of %d services running after %d s" % (len(svc.pids), n, START_TIMEOUT))
+        out["start"] = time.perf_counter() - t0
+        up = time.perf_counter()
+        time.sleep(0.5)        # let the supervisors finish writing their state
+        pss, rss = procs.memory_kb(svc.supervisors())
+        out["pss"], out["rss"] = pss / 1024.0, rss / 1024.0
+        out["supervisors"] = len(svc.supervisors())
+        if extras:
+            out["status"], out["floor"] = status_latency(mgr.status_argv(n), rounds["status"])
+            if mgr.name != "supervisord":
+                time.sleep(max(0.0, 1.5 - (time.perf_counter() - up)))
+                out["restart"] = restart_latency(svc, rounds["restart"])
+        svc.poll()
+        tree = svc.supervisors() + list(svc.pids.values())
+        t0 = time.perf_counter()
+        mgr.stop(proc)
+        took = procs.wait_for(lambda: proc.poll() is not None and all(procs.gone(p) for p in tree),
+                              STOP_TIMEOUT, interval=0.005)
+        if took is None:
+            raise Failed("%s did not stop within %d s" % (mgr.name, STOP_TIMEOUT))
+        out["stop"] = time.perf_counter() - t0
+        return out
+    finally:
+        cleanup(proc, before)
+
+
+def cleanup(proc, before):
+    """Kill the manager's whole tree by PID, and whatever was orphaned to us since."""
+    procs.kill_tree(proc.pid, keep=(proc.pid,))
+    proc.wait(timeout=10)
+    for pid in set(procs.children(os.getpid())) - before:
+        procs.kill_tree(pid)
+
+
+def medians(samples):
+    """Per figure, the median over the cycles that measured it (status and restart: one)."""
+    keys = {k for s in samples for k in s}
+    return {k: statistics.median(s[k] for s in samples if k in s) for k in keys}
 
 
 def run(quick):
     sizes = [50] if quick else [200, 1000]
-    rounds = 5 if quick else 20
+    rounds = 1 if quick else 3
+    extra_rounds = {"status": 5, "restart": 3} if quick else {"status": 20, "restart": 10}
+    procs.reaper()
     rows = []
-    try:
-        dinit, dinitctl = ensure_dinit()
-    except Unavailable as e:
-        dinit = None
-        missing = str(e)
     with tempfile.TemporaryDirectory() as tmp:
-        bindir = make_bindir(os.path.join(tmp, "bin"))
         for n in sizes:
-            svc = os.path.join(tmp, "svc%d" % n)
-            write_services(svc, n)
-            sock = os.path.join(tmp, "svinit.sock")
-            piddir = os.path.join(tmp, "pids%d" % n)
-            ours = Manager("svinit", [os.path.join(bindir, "svinit"), "-d", svc, "-p", piddir, "-s", sock, "idle"],
-                           [os.path.join(bindir, "ctl"), "-s", sock])
-            with ours:
-                o = measure(ours, rounds)
-            if dinit is None:
-                rows.append(unavailable("start %d services" % n, "Dinit", missing))
+            d = os.path.join(tmp, "n%d" % n)
+            os.makedirs(d)
+            managers, broken = [], {}
+            for cls in ALL:
+                try:
+                    managers.append(cls(d, n))
+                except Unavailable as e:
+                    broken[cls.name] = "unavailable: %s" % e
+            samples = {m.name: [] for m in managers}
+            for r in range(rounds):
+                order = managers[r % len(managers):] + managers[:r % len(managers)]
+                for mgr in order:
+                    if mgr.name in broken:
+                        continue
+                    try:
+                        samples[mgr.name].append(cycle(mgr, n, r == 0 and n == sizes[-1], extra_rounds))
+                    except (Failed, OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                        broken[mgr.name] = "error: %s" % e
+                sys.stderr.write("bench: services n=%d round %d done\n" % (n, r + 1))
+            got = {name: medians(s) for name, s in samples.items() if s and name not in broken}
+            rows += table(n, got, broken, n == sizes[-1])
+    return rows
+
+
+GOALS = {   # figure -> peer -> (goal ratio, goal text)
+    "start": {"Dinit": (1.0, "<= 1x"), "supervisord": (0.1, ">= 10x faster")},
+    "pss": {"runit": (1.0, "<= 1x"), "s6": (1.0, "<= 1x"), "supervisord": (1.0, "<= 1x")},
+    "stop": {"Dinit": (1.0, "<= 1x")},
+    "restart": {"runit": (1.0, "<= 1x"), "s6": (1.0, "<= 1x")},
+}
+LABELS = {"start": "start %d services", "pss": "supervision tree PSS, %d services",
+          "stop": "stop %d services", "restart": "restart after a crash (%d services up)",
+          "status": "status query (%d services)"}
+
+
+def table(n, got, broken, extras):
+    rows = []
+    notes = {cls.name: cls.note for cls in ALL}
+    figures = ["start", "pss", "stop"] + (["status", "restart"] if extras else [])
+    for fig in figures:
+        label = LABELS[fig] % n
+        unit = "MB" if fig == "pss" else "s"
+        if "svinit" in broken:
+            for cls in ALL[1:]:
+                r = error(label, "svinit: " + broken["svinit"], cls.name)
+                if fig in got.get(cls.name, {}):
+                    r.update(peer=got[cls.name][fig], unit=unit)   # the peer's figure still stands
+                rows.append(r)
+            continue
+        ours = got["svinit"]
+        if fig == "status":
+            rows.append(row(label, ours["status"], "python3 -S -c pass", ours["floor"], 1.5,
+                            note="floor measured alternately with ctl status"))
+        for peer in [cls.name for cls in ALL if cls.name != "svinit"]:
+            if fig == "restart" and peer == "supervisord":
                 continue
-            dsock = os.path.join(tmp, "dinit.sock")
-            peer = Manager("dinit", [dinit, "-u", "-q", "-d", svc, "-p", dsock, "idle"], [dinitctl, "-p", dsock])
-            with peer:
-                d = measure(peer, rounds)
-            rows.append(row("start %d services" % n, o["start"], "Dinit", d["start"], 1.0))
-            rows.append(row("manager RSS, %d services" % n, o["rss"], "Dinit", d["rss"], None, unit="MB"))
-            rows.append(row("stop %d services" % n, o["stop"], "Dinit", d["stop"], 1.0))
-            if n == sizes[0]:
-                rows.append(row("status query (ctl status)", o["status"], "python3 -S -c pass", o["floor"], 1.5))
-                rows.append(row("status query (ctl status)", o["status"], "dinitctl status", d["status"], None))
-                rows.append(row("restart after crash, no delay", o["restart"], "Dinit", d["restart"], 1.0))
-            shutil.rmtree(piddir, ignore_errors=True)
+            if peer in broken:
+                why = broken[peer]
+                rows.append(unavailable(label, peer, why[len("unavailable: "):])
+                            if why.startswith("unavailable") else error(label, why, peer))
+                continue
+            goal, text = GOALS.get(fig, {}).get(peer, (None, None))
+            note = notes.get(peer, "") if fig == "start" else ""
+            if fig == "restart":
+                note = getattr(next(c for c in ALL if c.name == peer), "restart_note", "")
+            if fig == "pss":
+                note = "RSS sums %.1f / %.1f MB" % (ours["rss"], got[peer]["rss"])
+            if fig == "status":
+                note = "each beside its own floor: %.1f / %.1f ms" % (ours["floor"] * 1000,
+                                                                      got[peer]["floor"] * 1000)
+            rows.append(row(label, ours[fig], peer, got[peer][fig], goal, unit=unit, note=note,
+                            goal_text=text))
     return rows

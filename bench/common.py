@@ -6,6 +6,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+OUTDIR = os.path.join(REPO, "bench", "results")     # run.py --out changes it
 
 
 def spawn_wait(argv, env=None):
@@ -38,9 +39,10 @@ def interleaved(commands, rounds, env=None):
     return {label: statistics.median(v) for label, v in samples.items()}
 
 
-def row(case, ours, peer_name, peer, goal_ratio, unit="s", lower_is_better=True, note=""):
+def row(case, ours, peer_name, peer, goal_ratio, unit="s", lower_is_better=True, note="", goal_text=None):
     """One table row. ratio = ours / peer; the goal is met when ratio <= goal_ratio
-    (or >= for higher-is-better figures)."""
+    (or >= for higher-is-better figures); goal_text words the goal when "<= Nx"
+    would not (">= 10x faster")."""
     ratio = ours / peer if peer else None
     if ratio is None or goal_ratio is None:
         met = None
@@ -49,14 +51,20 @@ def row(case, ours, peer_name, peer, goal_ratio, unit="s", lower_is_better=True,
     else:
         met = ratio >= goal_ratio
     return {"case": case, "ours": ours, "peer_name": peer_name, "peer": peer, "ratio": ratio,
-            "goal": None if goal_ratio is None else ("<= %gx" % goal_ratio if lower_is_better
-                                                     else ">= %gx" % goal_ratio),
+            "goal": None if goal_ratio is None else goal_text or ("<= %gx" % goal_ratio if lower_is_better
+                                                                  else ">= %gx" % goal_ratio),
             "met": met, "unit": unit, "note": note}
 
 
 def unavailable(case, peer_name, why):
     return {"case": case, "ours": None, "peer_name": peer_name, "peer": None, "ratio": None,
             "goal": None, "met": None, "unit": "", "note": "unavailable: " + why}
+
+
+def error(case, why, peer_name=None):
+    """A case (or one peer's part of it) that could not be measured: the table says why."""
+    return {"case": case, "ours": None, "peer_name": peer_name, "peer": None, "ratio": None,
+            "goal": None, "met": False, "unit": "", "note": "error: %s" % why}
 
 
 def make_bindir(path):

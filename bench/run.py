@@ -1,9 +1,11 @@
 """Run the benchmarks and print one table of ratios against peers measured in the same run.
 
-usage: python3 bench/run.py [--quick] [CASE...]
+usage: python3 bench/run.py [--quick] [--out DIR] [CASE...]
 
-Writes bench/results/results.json and results.md. Absolute times on a shared machine
-are noise; ratios measured side by side in one run are not.
+Cases: startup orphans services readopt boot (default: all). --quick runs a small
+version of each. Writes results.json and results.md (and the boot timeline,
+boot-timeline.svg) to DIR, default bench/results/. Absolute times on a shared
+machine are noise; ratios measured side by side in one run are not.
 """
 import importlib
 import json
@@ -13,9 +15,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import REPO  # noqa: E402
+from bench import common  # noqa: E402
+from bench.common import error  # noqa: E402
 
-CASES = ["startup", "orphans", "services"]
+CASES = ["startup", "orphans", "services", "readopt", "boot"]
 
 
 def fmt(value, unit):
@@ -51,8 +54,22 @@ def render_markdown(lines):
 
 
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        sys.stdout.write(__doc__)
+        return 0
     quick = "--quick" in argv
+    if "--out" in argv:
+        i = argv.index("--out")
+        if i + 1 >= len(argv):
+            sys.stderr.write("bench: --out needs a directory\n")
+            return 1
+        common.OUTDIR = os.path.abspath(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     wanted = [a for a in argv if not a.startswith("-")] or CASES
+    bad = [a for a in argv if a.startswith("-") and a != "--quick"]
+    if bad:
+        sys.stderr.write("bench: unknown option %s\n%s\n" % (bad[0], __doc__.split("\n\n")[1]))
+        return 1
     unknown = [c for c in wanted if c not in CASES]
     if unknown:
         sys.stderr.write("bench: unknown case %s (cases: %s)\n" % (", ".join(unknown), " ".join(CASES)))
@@ -64,12 +81,11 @@ def main(argv):
         try:
             rows.extend(module.run(quick))
         except Exception as e:  # one broken case must not hide the others
-            rows.append({"case": name, "ours": None, "peer_name": None, "peer": None, "ratio": None,
-                         "goal": None, "met": False, "unit": "", "note": "error: %s" % e})
+            rows.append(error(name, "%s: %s" % (type(e).__name__, e)))
         sys.stderr.write("bench: %s done in %.1f s\n" % (name, time.time() - t0))
     lines = table(rows)
     sys.stdout.write(render_text(lines))
-    outdir = os.path.join(REPO, "bench", "results")
+    outdir = common.OUTDIR
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, "results.json"), "w") as f:
         json.dump({"quick": quick, "time": time.time(), "rows": rows}, f, indent=1)

@@ -1,0 +1,140 @@
+"""Boot to all-ready under QEMU: the demo image (oneit + svinit) against busybox init
+doing the same work (busybox_image.py), same kernel, same QEMU options, boots
+alternating in one run.
+
+"All ready" is a console marker, `BENCH-READY <uptime>`, printed by
+ - the demo: a service `bench-ready` (added as an overlay) that depends on `boot`,
+   started with SVINIT_SERVICES=bench-ready: svinit runs it once every service
+   `boot` depends on or waits for has started (scripted ones completed, process
+   ones launched);
+ - busybox: the last respawn entry of its inittab, which busybox init starts after
+   the sysinit entries completed and the other respawn entries were launched.
+Measured: the host's wall time from starting QEMU until the marker shows on the
+console (the table's figure), and the guest's uptime in the marker (in the note).
+Also the two images' compressed sizes, and the demo's boot timeline as an SVG.
+"""
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+from bench import busybox_image, common, timeline
+from bench.common import REPO, error, row, unavailable
+
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
+CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
+
+
+def boot_once(qemu, image, append, keep=None):
+    """Boot, wait for the marker; returns (wall seconds, guest uptime). With keep,
+    the VM is handed to keep(vm) before it is killed."""
+    vm = qemu.Qemu(image, append, timeout=BOOT_TIMEOUT)
+    try:
+        vm.start()
+        vm.expect(r"%s ([0-9.]+)" % busybox_image.MARKER)
+        wall = time.monotonic() - vm.started
+        uptime = float(vm.match.group(1))
+        if keep is not None:
+            keep(vm)
+        return wall, uptime
+    finally:
+        vm.kill()
+
+
+def collect_timeline(vm, out, deps):
+    """Read the demo's service times in the booted guest and draw them."""
+    vm.run("true", timeout=60)       # the console shell (boot waits for it) answers
+    listing = json.loads(vm.run("ctl --json list"))
+    wall, boottime = (float(v) for v in vm.run(CLOCKS).split())
+    since = None
+    for line in vm.run("cat /run/svinit/svinit", check=False)[1].splitlines():
+        if line.startswith("since "):
+            since = float(line.split()[1])
+    dmesg = vm.run("dmesg")
+    run_init = re.search(r"\[\s*([0-9.]+)\] Run /init as init process", dmesg)
+    ready = re.search(r"%s ([0-9.]+)" % busybox_image.MARKER, vm.transcript())
+    bars = timeline.bars(listing, wall, boottime, since, deps)
+    marks = []
+    if run_init:
+        marks.append(("kernel runs /init", float(run_init.group(1))))
+    if since:
+        marks.append(("svinit", since - (wall - boottime)))
+    if ready:
+        marks.append(("BENCH-READY", float(ready.group(1))))
+    not_started = sorted(s["name"] for s in listing if s["state"] != "started")
+    with open(out, "w") as f:
+        f.write(timeline.svg(bars, marks, "Demo image boot (QEMU TCG): service start to started, "
+                             "guest uptime", not_started))
+
+
+def summary(text):
+    """A BootError's first line and the console's last error-looking lines, short."""
+    lines = text.splitlines()
+    worst = [l.strip() for l in lines[1:] if re.search(r"Error|error|failed|exited|Traceback", l)]
+    return " | ".join([lines[0][:80]] + worst[-4:])[:500]
+
+
+def run(quick):
+    case = "boot to all-ready (QEMU)"
+    import qemu
+    why = qemu.available()
+    if why:
+        return [unavailable(case, "busybox init", why)]
+    rounds = 1 if quick else 5
+    os.makedirs(common.OUTDIR, exist_ok=True)
+    svg = os.path.join(common.OUTDIR, "boot-timeline.svg")
+    if os.path.exists(svg):
+        os.unlink(svg)        # a picture from an earlier run must not pass for this one's
+    with tempfile.TemporaryDirectory() as tmp:
+        overlay = busybox_image.demo_overlay(os.path.join(tmp, "overlay"))
+        try:
+            demo = qemu.build_image(os.path.join(tmp, "demo.cpio.gz"), [overlay])
+        except AssertionError as e:
+            return [error(case, "building the demo image: %s" % str(e).splitlines()[0])]
+        bb = busybox_image.build(os.path.join(tmp, "busybox.cpio.gz"))
+        deps = timeline.service_deps([os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"),
+                                      os.path.join(overlay, "etc", "svinit.d")])
+        images = [("demo", demo, "SVINIT_SERVICES=bench-ready"), ("busybox", bb, "")]
+        got = {"demo": [], "busybox": []}
+        errors = {}
+        for r in range(rounds):
+            for name, image, append in (images if r % 2 == 0 else images[::-1]):
+                if name in errors:
+                    continue
+                keep = None
+                if name == "demo" and r == rounds - 1:
+                    def keep(vm):
+                        try:
+                            collect_timeline(vm, svg, deps)
+                        except (qemu.BootError, ValueError) as e:
+                            errors["timeline"] = str(e).splitlines()[0]
+                try:
+                    got[name].append(boot_once(qemu, image, append, keep))
+                except qemu.BootError as e:
+                    errors[name] = str(e)
+            sys.stderr.write("bench: boot round %d done\n" % (r + 1))
+        sizes = {"demo": os.path.getsize(demo), "busybox": os.path.getsize(bb)}
+    rows = []
+    if "demo" in errors or "busybox" in errors:
+        booted = ["%s booted in %.2f s" % (name, statistics.median(w for w, _ in got[name]))
+                  for name in ("demo", "busybox") if got[name] and name not in errors]
+        for name in ("demo", "busybox"):
+            if name in errors:
+                rows.append(error(case, "; ".join(["%s image: %s" % (name, summary(errors[name]))] + booted),
+                                  "busybox init"))
+    else:
+        wall = {k: statistics.median(w for w, _ in v) for k, v in got.items()}
+        up = {k: statistics.median(u for _, u in v) for k, v in got.items()}
+        rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
+                        note="wall from QEMU start, median of %d; guest uptime at marker %.2f / %.2f s"
+                        % (rounds, up["demo"], up["busybox"])))
+    rows.append(row("initramfs size (gzip -9)", sizes["demo"] / 1e6, "busybox init", sizes["busybox"] / 1e6,
+                    None, unit="MB", note="Python interpreter and stdlib subset vs static busybox"))
+    if not os.path.exists(svg):
+        rows.append(error("boot timeline (SVG)", errors.get("timeline", "the demo image did not boot")))
+    return rows

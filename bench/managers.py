@@ -1,0 +1,203 @@
+"""Service managers driven alike: each gets the same N services s1..sN, service i
+running `/bin/sleep BASE+i` (restarted when it dies, no delay configured), in its
+own configuration format, and is started, queried and stopped the way its
+documentation says.
+
+A manager: .launch() starts it with all N services wanted (returns the Popen; its output
+goes to .log);
+.depth says where the services are in its tree (1: its children; 2: children of
+one supervisor per service); .status_argv(i) is one status query; .stop() asks it
+to stop everything and exit (then the case waits for the tree to be gone).
+"""
+import os
+import signal
+import subprocess
+
+from bench.common import make_bindir
+from bench.peers import ensure_dinit, ensure_program
+
+BASE = 7300000      # service i runs `sleep BASE+i`: a command line nothing else on the machine has
+
+
+def sleep_argv(i):
+    return ["/bin/sleep", str(BASE + i)]
+
+
+def popen(argv, log):
+    """Start a manager, its output to the file log (its last line goes into an error row)."""
+    with open(log, "wb") as f:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+
+def last_line(log):
+    try:
+        with open(log, "rb") as f:
+            lines = f.read()[-4096:].decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
+def write(path, text, mode=0o644):
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def dinit_services(directory, n):
+    """Dinit's format, read by both Dinit and svinit: `boot` waits for all N (a soft
+    dependency, so one service's restart does not restart boot)."""
+    if os.path.isdir(directory):
+        return directory
+    os.makedirs(directory)
+    for i in range(1, n + 1):
+        write(os.path.join(directory, "s%d" % i),
+              "type = process\ncommand = %s\nrestart = yes\nrestart-delay = 0\n" % " ".join(sleep_argv(i)))
+    write(os.path.join(directory, "boot"),
+          "type = internal\n" + "".join("waits-for: s%d\n" % i for i in range(1, n + 1)))
+    return directory
+
+
+def run_scripts(directory, n):
+    """runit's and s6's format: a directory per service with a `run` script."""
+    os.makedirs(directory)
+    for i in range(1, n + 1):
+        d = os.path.join(directory, "s%d" % i)
+        os.mkdir(d)
+        write(os.path.join(d, "run"), "#!/bin/sh\nexec %s\n" % " ".join(sleep_argv(i)), 0o755)
+    return directory
+
+
+class Svinit:
+    name = "svinit"
+    depth = 1
+    note = ""
+
+    def __init__(self, tmp, n):
+        bindir = make_bindir(os.path.join(tmp, "bin"))
+        self.svc = dinit_services(os.path.join(tmp, "dinit.d"), n)
+        self.piddir = os.path.join(tmp, "svinit-pids")
+        self.sock = os.path.join(tmp, "svinit.sock")
+        self.svinit = os.path.join(bindir, "svinit")
+        self.log = os.path.join(tmp, "svinit.log")
+        self.ctl = [os.path.join(bindir, "ctl"), "-s", self.sock]
+
+    def launch(self):
+        return popen([self.svinit, "-d", self.svc, "-p", self.piddir, "-s", self.sock, "boot"], self.log)
+
+    def status_argv(self, i):
+        return self.ctl + ["status", "s%d" % i]
+
+    def stop(self, proc):
+        subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
+
+
+class Dinit:
+    name = "Dinit"
+    depth = 1
+    note = ""
+
+    def __init__(self, tmp, n):
+        self.dinit, dinitctl = ensure_dinit()
+        self.svc = dinit_services(os.path.join(tmp, "dinit.d"), n)
+        self.sock = os.path.join(tmp, "dinit.sock")
+        self.log = os.path.join(tmp, "dinit.log")
+        self.ctl = [dinitctl, "-p", self.sock]
+
+    def launch(self):
+        return popen([self.dinit, "-u", "-q", "-d", self.svc, "-p", self.sock, "boot"], self.log)
+
+    def status_argv(self, i):
+        return self.ctl + ["status", "s%d" % i]
+
+    def stop(self, proc):
+        subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
+
+
+class Runit:
+    name = "runit"
+    depth = 2
+    note = "runsvdir rescans every 5 s"
+
+    def __init__(self, tmp, n):
+        self.runsvdir = ensure_program("runsvdir")
+        self.sv = ensure_program("sv")
+        self.dir = run_scripts(os.path.join(tmp, "runit"), n)
+        self.log = os.path.join(tmp, "runit.log")
+
+    def launch(self):
+        return popen([self.runsvdir, "-P", self.dir], self.log)
+
+    def status_argv(self, i):
+        return [self.sv, "status", os.path.join(self.dir, "s%d" % i)]
+
+    def stop(self, proc):
+        # runsvdir(8): on SIGHUP it sends TERM to every runsv and exits; each runsv
+        # then stops its service and exits.
+        proc.send_signal(signal.SIGHUP)
+
+
+class S6:
+    name = "s6"
+    depth = 2
+    note = ""
+    restart_note = "s6-supervise 2.11 waited ~1 s before respawning, even after seconds up"
+
+    def __init__(self, tmp, n):
+        self.svscan = ensure_program("s6-svscan")
+        self.svstat = ensure_program("s6-svstat")
+        self.svscanctl = ensure_program("s6-svscanctl")
+        self.dir = run_scripts(os.path.join(tmp, "s6"), n)
+        self.log = os.path.join(tmp, "s6.log")
+        self.max = 2 * n       # s6-svscan supervises at most 500 services unless told
+
+    def launch(self):
+        return popen([self.svscan, "-c", str(self.max), self.dir], self.log)
+
+    def status_argv(self, i):
+        return [self.svstat, os.path.join(self.dir, "s%d" % i)]
+
+    def stop(self, proc):
+        # s6-svscanctl -t: TERM to every s6-supervise, which brings its service down,
+        # then s6-svscan exits.
+        subprocess.run([self.svscanctl, "-t", self.dir], capture_output=True, timeout=60)
+
+
+class Supervisord:
+    name = "supervisord"
+    depth = 1
+    note = ""
+
+    def __init__(self, tmp, n):
+        self.supervisord = ensure_program("supervisord")
+        self.supervisorctl = ensure_program("supervisorctl")
+        d = os.path.join(tmp, "supervisor")
+        os.makedirs(d)
+        self.conf = os.path.join(d, "supervisord.conf")
+        self.log = os.path.join(d, "output.log")
+        sock = os.path.join(d, "supervisor.sock")
+        text = ["[unix_http_server]\nfile = %s\n" % sock,
+                "[supervisord]\nnodaemon = true\nlogfile = %s\npidfile = %s\nchildlogdir = %s\n"
+                "loglevel = warn\nminfds = %d\nminprocs = %d\n"
+                % (os.path.join(d, "supervisord.log"), os.path.join(d, "supervisord.pid"), d,
+                   4 * n + 1024, n + 200),
+                "[rpcinterface:supervisor]\n"
+                "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+                "[supervisorctl]\nserverurl = unix://%s\n" % sock]
+        for i in range(1, n + 1):
+            text.append("[program:s%d]\ncommand = %s\nautorestart = true\nstartsecs = 0\n"
+                        "stdout_logfile = NONE\nstderr_logfile = NONE\n" % (i, " ".join(sleep_argv(i))))
+        write(self.conf, "\n".join(text))
+
+    def launch(self):
+        return popen([self.supervisord, "-n", "-c", self.conf], self.log)
+
+    def status_argv(self, i):
+        return [self.supervisorctl, "-c", self.conf, "status", "s%d" % i]
+
+    def stop(self, proc):
+        # supervisord(1): SIGTERM stops every program, then supervisord exits.
+        proc.send_signal(signal.SIGTERM)
+
+
+ALL = [Svinit, Dinit, Runit, S6, Supervisord]
