@@ -59,7 +59,7 @@ Exit status:
   3  svinit can't be reached or won't talk to us: no socket, nobody listening,
      permission denied, no answer in time, another protocol version
 """
-import os
+import posix
 import sys
 
 from toybox import lib, protocol
@@ -227,7 +227,8 @@ def out_json(obj):
 # -- human output ------------------------------------------------------------
 
 def colour():
-    return os.isatty(1) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    env = posix.environ
+    return posix.isatty(1) and not env.get(b"NO_COLOR") and env.get(b"TERM") != b"dumb"
 
 
 GREEN, YELLOW, RED, RESET = "\033[32m", "\033[33m", "\033[31m", "\033[0m"

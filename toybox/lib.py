@@ -3,7 +3,7 @@
 Applets never call sys.exit: they return an exit code from main() or raise Fail,
 and the dispatcher prints `NAME: message` and exits.
 """
-import os
+import posix
 import sys
 
 NAME = "toybox"         # set by the dispatcher to the applet's name
@@ -26,7 +26,7 @@ def strerror(err):
     """`No such file or directory` for an OSError or an errno number."""
     if isinstance(err, OSError):
         return err.strerror or str(err)
-    return os.strerror(err)
+    return posix.strerror(err)
 
 
 def warn(msg):
@@ -40,20 +40,20 @@ def warn(msg):
 
 def exit_code_of(status):
     """A raw wait status as a shell shows it: the exit code, or 128+N if killed by signal N."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    if os.WIFEXITED(status):
-        return os.WEXITSTATUS(status)
+    if posix.WIFSIGNALED(status):
+        return 128 + posix.WTERMSIG(status)
+    if posix.WIFEXITED(status):
+        return posix.WEXITSTATUS(status)
     return 1
 
 
 def describe_status(status):
     """A raw wait status in words: `exited 3`, `killed by signal 9 (SIGKILL)`."""
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
+    if posix.WIFSIGNALED(status):
+        sig = posix.WTERMSIG(status)
         return "killed by signal %d (%s)" % (sig, signal_name(sig))
-    if os.WIFEXITED(status):
-        return "exited %d" % os.WEXITSTATUS(status)
+    if posix.WIFEXITED(status):
+        return "exited %d" % posix.WEXITSTATUS(status)
     return "status %#x" % status
 
 

@@ -8,10 +8,21 @@ called by (argv[0]), or by its first argument.
 --list           one applet name per line
 --install DIR    make one link per applet in DIR (hard links; -s symbolic)
 """
-import os
+import posix
 import sys
 
 from toybox import lib
+
+# `os` is not imported here: it costs more than a tenth of the interpreter's own
+# start-up, and `ctl status` or `APPLET --help` need none of it. Paths are plain strings.
+
+
+def _basename(path):
+    return path.rsplit("/", 1)[-1]
+
+
+def _dirname(path):
+    return path.rsplit("/", 1)[0] if "/" in path else ""
 
 # Applet name -> module in applets/. Kept here, not discovered, so that listing
 # applets or running one imports nothing else. tests/test_meta.py checks it
@@ -131,16 +142,18 @@ def applet_from_argv0(argv0):
     """Applet for a program path, following symlinks as toybox does; None if there is none."""
     path = argv0
     for _ in range(16):
-        base = os.path.basename(path).lstrip("-")
+        base = _basename(path).lstrip("-")
         if base.startswith("toybox"):
             return None
         if resolve(base):
             return base
         try:
-            target = os.readlink(path)
+            target = posix.readlink(path)
         except OSError:
             return None
-        path = os.path.join(os.path.dirname(path), target)
+        if not target.startswith("/") and "/" in path:
+            target = _dirname(path) + "/" + target
+        path = target
     return None
 
 
@@ -185,7 +198,7 @@ def multiplexer(argv):
         return install(argv[1:])
     if first.startswith("-"):
         return usage_error("toybox", "unknown option '%s'" % first)
-    name = os.path.basename(first)
+    name = _basename(first)
     if not resolve(name):
         return unknown(first)
     return run_applet(name, argv[1:])
@@ -198,6 +211,7 @@ def unknown(name):
 
 def install(argv):
     """`toybox --install [-s] DIR`: link every applet name in DIR to this program."""
+    import os
     symbolic = False
     if argv[:1] == ["-s"]:
         symbolic = True
@@ -237,6 +251,7 @@ def install(argv):
 
 
 def is_own_link(path, st, target, st_target, symbolic):
+    import os
     import stat
     if symbolic:
         return stat.S_ISLNK(st.st_mode) and os.path.realpath(path) == target
@@ -245,6 +260,7 @@ def is_own_link(path, st, target, st_target, symbolic):
 
 def own_program():
     """The resolved path of the executable that started us, if it is a launcher."""
+    import os
     path = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if not path or path.endswith(".py") or not os.access(path, os.X_OK):
         return None
@@ -287,7 +303,7 @@ def main(argv=None):
     except (OSError, ValueError):
         # A reader that went away is not an error worth a traceback at exit.
         try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+            posix.dup2(posix.open("/dev/null", posix.O_WRONLY), 1)
         except OSError:
             pass
         code = code or 1

@@ -14,8 +14,6 @@ child writes any byte to it at least once per period or is killed (SIGKILL).
 ONEIT_PID is oneit's PID, so the child can tell that its parent is oneit (and
 not whatever adopted it) before asking it to halt, power off or reboot.
 """
-import struct
-
 REPORT_FD = 3
 ENV_FORMAT = "ONEIT_REPORT_FORMAT"
 FORMAT_PID = "pid"               # 4-byte records (toybox compatible)
@@ -24,18 +22,25 @@ ENV_HEARTBEAT_FD = "ONEIT_HEARTBEAT_FD"
 ENV_HEARTBEAT_SECONDS = "ONEIT_HEARTBEAT_SECONDS"
 ENV_PID = "ONEIT_PID"
 
-_PID = struct.Struct("=i")
-_PID_STATUS = struct.Struct("=ii")
+_structs = {}
+
+
+def _struct(fmt):
+    # struct is imported on first use: `oneit --help` and `ctl` need none of it.
+    if fmt not in _structs:
+        import struct
+        _structs[fmt] = struct.Struct("=ii" if fmt == FORMAT_PID_STATUS else "=i")
+    return _structs[fmt]
 
 
 def record_size(fmt):
-    return _PID_STATUS.size if fmt == FORMAT_PID_STATUS else _PID.size
+    return 8 if fmt == FORMAT_PID_STATUS else 4
 
 
 def pack(pid, status, fmt):
     if fmt == FORMAT_PID_STATUS:
-        return _PID_STATUS.pack(pid, status)
-    return _PID.pack(pid)
+        return _struct(fmt).pack(pid, status)
+    return _struct(fmt).pack(pid)
 
 
 def unpack(buf, fmt):
@@ -43,7 +48,7 @@ def unpack(buf, fmt):
     size = record_size(fmt)
     end = len(buf) - len(buf) % size
     if fmt == FORMAT_PID_STATUS:
-        out = list(_PID_STATUS.iter_unpack(buf[:end]))
+        out = list(_struct(fmt).iter_unpack(buf[:end]))
     else:
-        out = [(pid, None) for (pid,) in _PID.iter_unpack(buf[:end])]
+        out = [(pid, None) for (pid,) in _struct(fmt).iter_unpack(buf[:end])]
     return out, buf[end:]

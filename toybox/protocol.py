@@ -50,7 +50,7 @@ This module imports only C modules (_json, _socket): every `ctl status` pays for
 what it loads, and `json` (which pulls in `re`) and `socket` (which pulls in
 `enum`) would double its cost.
 """
-import os
+import posix
 
 VERSION = 1
 MAX_LINE = 64 * 1024          # a request longer than this is refused
@@ -260,4 +260,5 @@ def _connect(sock, path, timeout):
 
 def socket_path(option=None):
     """The socket path: --socket, else $SVINIT_SOCKET, else DEFAULT_SOCKET."""
-    return option or os.environ.get("SVINIT_SOCKET") or DEFAULT_SOCKET
+    env = posix.environ.get(b"SVINIT_SOCKET")
+    return option or (env.decode("utf-8", "surrogateescape") if env else None) or DEFAULT_SOCKET
