@@ -30,7 +30,6 @@ Layout: /usr/bin/python3.X, /usr/lib/python3.X/ (sourceless .pyc),
 import argparse
 import gzip
 import io
-import json
 import os
 import shutil
 import stat

@@ -12,20 +12,13 @@ import sys
 import pytest
 
 from bindir import REPO
-from test_oneit import KID, Oneit, children_of, decode, wait_for
+from test_oneit import Oneit, children_of, decode, kid, wait_for  # noqa: F401 (kid: a fixture)
 from toybox.main import launcher
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
                                 reason="needs root and unshare")
 
 UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
-
-
-@pytest.fixture
-def kid(tmp_path):
-    path = tmp_path / "kid.py"
-    path.write_text(KID)
-    return [sys.executable, "-S", str(path), str(tmp_path)]
 
 
 @pytest.fixture
