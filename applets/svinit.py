@@ -21,6 +21,14 @@ shutdown being asked for, svinit starts the service `recovery` if there is one
 (once). Without one it exits (1 if a requested service failed), except under
 oneit, where it stays up and says so.
 
+Restarts: the pid dir records every service's state (one text file each).
+A svinit that finds state of this boot there (the one before was killed, or
+crashed) takes it back instead of starting SERVICE: processes whose PID and
+start time match are re-adopted with their output, exits that happened
+meanwhile come from oneit's fd-3 reports, scripts that completed are not run
+again, and services stopped on purpose stay stopped. Each process gets
+SVINIT_SERVICE=NAME in its environment.
+
 Signals: SIGTERM, SIGINT: stop every service in reverse dependency order and
 exit 0 (SIGINT runs the inittab's ctrlaltdel entries instead, if there are
 any). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request. SIGHUP:

@@ -302,8 +302,11 @@ def test_pid_dir_contents(svinit):
         ("d", "process", "started", str(pid), starttime, boot_id)
     s = piddir.read(os.path.join(sv.piddir, "services", "s"))
     assert (s["state"], s["completed"]) == ("started", "1") and "pid" not in s
-    # Internal services have no file; a stopped service's file is gone.
-    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["d", "s"]
+    # Internal services have a file too (explicit mark, held dependencies); a stopped
+    # service's file is gone.
+    boot = piddir.read(os.path.join(sv.piddir, "services", "boot"))
+    assert (boot["type"], boot["active"], sorted(boot["holds"].split())) == ("internal", "1", ["d", "s"])
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["boot", "d", "s"]
     assert sv.call("stop", name="d", force=True)["ok"]
     assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["s"]
     assert sv.shutdown() == 0

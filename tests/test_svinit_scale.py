@@ -16,7 +16,7 @@ def test_thousand_services_start_and_stop_cleanly(svinit):
     pids = [s["pid"] for s in listed if s["name"] != "boot"]
     assert len(listed) == N + 1 and all(s["state"] == "started" for s in listed)
     assert len(set(pids)) == N and all(pid_alive(p) for p in pids)
-    assert len(os.listdir(os.path.join(sv.piddir, "services"))) == N
+    assert len(os.listdir(os.path.join(sv.piddir, "services"))) == N + 1     # and boot's
     assert sv.shutdown(timeout=120) == 0
     assert not any(pid_alive(p) for p in pids)
     assert os.listdir(os.path.join(sv.piddir, "services")) == []

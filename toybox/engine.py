@@ -48,14 +48,26 @@ EV_STARTED, EV_STOPPED, EV_FAILEDSTART, EV_STARTCANCELLED, EV_STOPCANCELLED = (
 
 
 class Dep:
-    __slots__ = ("frm", "to", "kind", "holding", "waiting")
+    __slots__ = ("frm", "to", "kind", "_holding", "waiting")
 
     def __init__(self, frm, to, kind):
         self.frm = frm
         self.to = to
         self.kind = kind
-        self.holding = False    # frm holds a requirement on to
+        self._holding = False   # frm holds a requirement on to
         self.waiting = False    # frm is waiting for to to start
+
+    @property
+    def holding(self):
+        return self._holding
+
+    @holding.setter
+    def holding(self, value):
+        # Part of frm's state file (`holds`): a restarted svinit must not start again
+        # what frm had let go of (a soft dependency stopped on purpose, or that died).
+        if value != self._holding:
+            self._holding = value
+            self.frm.sset.changed(self.frm)
 
     def is_hard(self):
         return self.kind == HARD or (self.kind == MILESTONE and self.waiting)
@@ -74,9 +86,9 @@ class Service:
         self.deps = []
         self.dependents = []
         self.state = STOPPED
-        self.target = STOPPED
+        self._target = STOPPED
         self.required = 0
-        self.explicit = False
+        self._explicit = False
         self.waiting_for_deps = False
         self.waiting_for_console = False
         self.has_console = False
@@ -92,10 +104,42 @@ class Service:
         self.failed_dep = None
         self.since = time.time()
         self.listeners = []
-        self.pid = None
+        self._pid = None
 
     def __repr__(self):
         return "<%s %s %s->%s>" % (type(self).__name__, self.name, self.state, self.target)
+
+    # Every change of what the state file holds marks the service for writing (see
+    # ServiceSet.changed): state, target, the explicit mark, the dependencies it holds.
+    @property
+    def target(self):
+        return self._target
+
+    @target.setter
+    def target(self, value):
+        if value != self._target:
+            self._target = value
+            self.sset.changed(self)
+
+    @property
+    def pid(self):
+        return self._pid
+
+    @pid.setter
+    def pid(self, value):
+        if value != self._pid:
+            self._pid = value
+            self.sset.changed(self)
+
+    @property
+    def explicit(self):
+        return self._explicit
+
+    @explicit.setter
+    def explicit(self, value):
+        if value != self._explicit:
+            self._explicit = value
+            self.sset.changed(self)
 
     # -- what the outside sees -------------------------------------------------
 
@@ -145,10 +189,7 @@ class Service:
             self.sset.running -= 1
         self.state = state
         self.since = time.time()
-        self.state_changed()
-
-    def state_changed(self):
-        """Hook: process services record their state on disk here."""
+        self.sset.changed(self)
 
     # -- requirement counting (Dinit's require/release) ------------------------
 
@@ -162,6 +203,7 @@ class Service:
         self.required -= 1
         if self.required > 0:
             return
+        self.sset.changed(self)     # held no more: a stopped one is at rest now (no file)
         if self.state == STOPPING and self.target == STARTED:
             self.notify(EV_STARTCANCELLED)
         self.target = STOPPED
@@ -225,6 +267,9 @@ class Service:
         for d in self.deps:
             if d.kind == AFTER:
                 d.waiting = d.to.state == STARTING
+            elif d.kind == SOFT:
+                # Not one it let go of (failed, or stopped on purpose) and won't take again.
+                d.waiting = d.to.state != STARTED and (d.holding or self.prop_require)
             else:
                 d.waiting = d.to.state != STARTED
             if d.waiting:
@@ -523,6 +568,85 @@ class Service:
     def exited_cleanly(self):
         return False
 
+    # -- the state file, and taking it back after a restart of svinit -------------
+
+    def record(self):
+        """The fields of this service's state file, or None when it needs none: at rest
+        (stopped, not active, holding nothing, held by nothing), or starting only because
+        the services that hold it want it and with nothing launched yet, which a
+        restarted svinit derives from their files (so a boot writes each service's file
+        once, when it has a process)."""
+        if self.state == STOPPED and self.target == STOPPED and not self.explicit \
+                and self.required == 0 and not any(d.holding for d in self.deps):
+            return None
+        if self.state in (STARTING, STOPPED) and self.target == STARTED and not self.explicit \
+                and self.required > 0 and self.pid is None and not self.pinned() \
+                and all(d.holding for d in self.deps if d.kind != AFTER):
+            return None
+        return self.state_fields()
+
+    def pinned(self):
+        """Hook: the file holds something that can't be derived (a restart count)."""
+        return False
+
+    def state_fields(self):
+        holds = " ".join(d.to.name for d in self.deps if d.holding)
+        return [("name", self.name), ("type", self.desc.type), ("state", self.state),
+                ("target", self.target), ("active", self.explicit), ("holds", holds or None),
+                ("since", self.since)]
+
+    def restore(self, rec):
+        """Take the recorded fields back (no transition, no side effect)."""
+        state = rec.get("state")
+        self.state = state if state in protocol.STATES else STOPPED
+        target = rec.get("target")
+        if target not in (STARTED, STOPPED):
+            target = STARTED if self.state in (STARTING, STARTED) else STOPPED
+        self._target = target
+        self._explicit = rec.get("active") == "1"
+        try:
+            self.since = float(rec.get("since"))
+        except (TypeError, ValueError):
+            pass
+
+    def reattach(self):
+        """Recovery, first pass: watch the recorded process again. None, or ("exited",
+        status) when it died while svinit was away and that exit is handled now."""
+        return None
+
+    def resume(self):
+        """Recovery, second pass: go on from the recorded state, through the queues."""
+        if self.state == STOPPED:
+            if self.target == STARTED:
+                self.initiate_start()
+            elif self.required > 0:
+                self.held_down()
+            return
+        if self.state == STARTING:
+            self.waiting_for_deps = True
+            if self.start_check_dependencies():
+                self.sset.queue_transition(self)
+        elif self.state == STOPPING:
+            self.waiting_for_deps = True
+            self.sset.queue_transition(self)
+        if self.target == STOPPED and self.state != STOPPING:
+            self.stop_reason = NORMAL
+            self.do_stop()
+
+    def held_down(self):
+        """Recovery: stopped for good (it died or failed) while its dependents still held
+        it: they react as they would have to its failure."""
+        self.force_stop = True
+        self.stop_reason = FAILED
+        for d in self.dependents:
+            s = d.frm
+            if d.is_hard() and s.state == STARTING:
+                s.prop_failure = True
+                s.failed_dep = self.name
+                self.sset.queue_prop(s)
+        self.stop_dependents(False, False)
+        self.force_stop = False
+
     # -- the queues --------------------------------------------------------------
 
     def do_propagation(self):
@@ -573,6 +697,16 @@ class ServiceSet:
         self.shutting_down = False
         self.console_queue = deque()
         self.console_owner = None
+        self.dirty = {}             # services whose state file is out of date, in order of change
+
+    def changed(self, svc):
+        # A dict keeps the order of first change: files are written in causal order, so a
+        # svinit killed half-way through a write-out leaves a state it can make sense of.
+        self.dirty[svc] = None
+
+    def take_changed(self):
+        dirty, self.dirty = self.dirty, {}
+        return dirty
 
     def __contains__(self, name):
         return name in self.services
@@ -673,6 +807,90 @@ class ServiceSet:
             nxt.acquired_console()
         if self.console_owner is None:
             self.host.console_free()
+
+    # -- recovery after a restart of svinit --------------------------------------
+
+    def restore(self, records, broken):
+        """Take back what a killed svinit recorded, and go on from there.
+
+        records: {name: fields} of loaded services; broken: {name: why} of services whose
+        file could not be read. The explicit marks and the dependencies each service holds
+        come from the files; a service without a file that is held by one that wants to
+        run (target started) was starting for it, and starts. A broken service is taken as
+        failed: never started again automatically (its old process, if there is one, is
+        not known), its dependents react as to a failure. Then each process is re-adopted
+        or found dead (exits while svinit was away are handled as they would have been),
+        and the queues run. Returns (adopted, exited) service lists."""
+        recorded = {}
+        for name, rec in records.items():
+            svc = self.services[name]
+            svc.restore(rec)
+            recorded[svc] = set(rec.get("holds", "").split())
+        for name, why in broken.items():
+            svc = self.services[name]
+            svc.start_failed = True
+            svc.reason = why
+            recorded[svc] = set()
+            self.changed(svc)       # its unreadable file is replaced
+        for svc, holds in recorded.items():
+            for d in svc.deps:
+                if d.kind != AFTER and d.to.name in holds:
+                    d._holding = True
+        for svc in self.services.values():
+            svc.required = int(svc.explicit) + sum(1 for d in svc.dependents if d._holding)
+        self._want_held(recorded)
+        for svc in recorded:
+            if svc.target == STARTED and svc.required == 0:
+                svc._target = STOPPED       # nothing wants it any more (a stop half written)
+                self.changed(svc)
+        self.running = sum(1 for svc in self.services.values() if svc.state != STOPPED)
+        self.processing = True      # nothing happens until every service is back in place
+        try:
+            adopted, exited = [], []
+            for svc in recorded:
+                got = svc.reattach()
+                if got is None:
+                    if svc.pid is not None:
+                        adopted.append(svc)
+                elif got[0] == "exited":
+                    exited.append((svc, got[1]))
+            pending = {svc for svc, _ in exited}
+            for svc in self.services.values():
+                if svc in pending or (svc.pid is not None and svc not in adopted):
+                    continue        # its exit decides (now, or when oneit's report comes)
+                if svc in recorded or svc.state != STOPPED or svc.target == STARTED:
+                    svc.resume()
+            for svc, status in exited:
+                svc.exited_while_away(status)
+        finally:
+            self.processing = False
+        self.process_queues()
+        return adopted, [svc for svc, _ in exited]
+
+    def _want_held(self, recorded):
+        """Services that want to run hold their dependencies (hard ones at least); a held
+        service with no file of its own was starting, and starts again."""
+        todo = deque(svc for svc in self.services.values() if svc.target == STARTED)
+        seen = set()
+        while todo:
+            svc = todo.popleft()
+            if svc in seen:
+                continue
+            seen.add(svc)
+            fresh = svc.state == STOPPED
+            for d in svc.deps:
+                if d.kind == AFTER:
+                    continue
+                if not d._holding and (fresh or d.kind == HARD
+                                       or (d.kind == MILESTONE and svc.state == STARTING)):
+                    d._holding = True
+                    d.to.required += 1
+                    self.changed(svc)
+                dep = d.to
+                if d._holding and dep not in recorded and dep.target == STOPPED:
+                    dep._target = STARTED
+                    self.changed(dep)
+                    todo.append(dep)
 
     # -- whole-set operations ----------------------------------------------------
 

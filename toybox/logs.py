@@ -6,6 +6,15 @@ would pass logfile-max-size; one old generation is kept), and the last lines are
 memory for `ctl log` whether or not there is a logfile. svinit reads at most READ_CHUNK
 bytes per wake-up per pipe and writes them at once, so nothing accumulates in svinit; a
 service that writes faster than that waits on its full pipe, as it would on a slow disk.
+
+Surviving svinit's death: the child's end is not the pipe's write end but the pipe
+opened again read-write through /proc/self/fd (child_end()). The child is then a
+reader of its own pipe too, so when svinit dies its writes never fail with EPIPE (nor
+kill it with SIGPIPE): they fill the pipe (64 KiB) and then wait. A restarted svinit
+finds the pipe again as /proc/PID/fd/1 of the process it re-adopts (reopen(); the
+pipe's inode, recorded in the state file as `output`, tells it is ours) and reads on
+from where the old one stopped. What the old svinit had read but not yet written is
+lost, and so is the in-memory tail.
 """
 import os
 from collections import deque
@@ -40,10 +49,29 @@ class Output:
         self.mode = mode
 
     def new_pipe(self):
-        """(read_fd, write_fd) for a launch: the write end goes to the child as 1 and 2."""
+        """(read_fd, write_fd, pipe id) for a launch: the write end goes to the child as 1
+        and 2; the id (the pipe's inode) finds the pipe again after a restart of svinit."""
         r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
         self.pipes.add(r)
-        return r, w
+        return r, child_end(r, w), str(os.fstat(r).st_ino)
+
+    def reopen(self, pid, pipe_id):
+        """After a restart of svinit: a new read end of the output pipe of process pid (its
+        fd 1 or 2, if that is still the pipe recorded as pipe_id), or None."""
+        for fd in (1, 2):
+            path = "/proc/%d/fd/%d" % (pid, fd)
+            try:
+                if str(os.stat(path).st_ino) != pipe_id:
+                    continue
+                r = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                continue
+            if str(os.fstat(r).st_ino) != pipe_id:      # it changed in between
+                os.close(r)
+                continue
+            self.pipes.add(r)
+            return r
+        return None
 
     def readable(self, fd):
         """Drain one chunk from pipe fd. False at EOF: unwatch it, then close_pipe(fd)."""
@@ -147,6 +175,19 @@ class Output:
         if self.partial:
             out.append(self.partial.decode("utf-8", "replace"))
         return out[-n:] if n > 0 else []
+
+
+def child_end(r, w):
+    """The fd to give a child as the write end of pipe (r, w): the pipe opened read-write
+    (see the module's docstring), blocking; w itself where /proc is not mounted. Closes w
+    in the first case."""
+    try:
+        rw = os.open("/proc/self/fd/%d" % r, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        os.set_blocking(w, True)
+        return w
+    os.close(w)
+    return rw
 
 
 def _file_tail(path, n, limit=256 * 1024):

@@ -2,7 +2,7 @@
 
 Layout (default /run/svinit):
   PIDDIR/svinit          svinit itself
-  PIDDIR/services/NAME   one per service that has, or had this boot, a process
+  PIDDIR/services/NAME   one per service that is not at rest (see below)
 
 Every file is text: the first line `svinit-state 1` (the format and its version), then
 one `key value` line per field (the value is the rest of the line). Readers must ignore
@@ -10,27 +10,41 @@ keys they don't know; a change of meaning bumps the version.
 
 svinit's file: pid, starttime (field 22 of /proc/PID/stat, to tell it from a reused
 PID), boot_id (/proc/sys/kernel/random/boot_id: state of an earlier boot is never
-trusted), socket, services_dir, since (time.time() it started).
+trusted), socket, services_dir, since (time.time() it started), shutdown (halt,
+poweroff, reboot or exit, once a shutdown was asked for: a restarted svinit goes on
+with it).
 
 A service's file:
   name        the service
-  type        process | bgprocess | scripted
-  state       starting | started | stopping
-  pid         the process svinit watches (a bgprocess's daemon), absent when none
-  starttime   that process's start time, field 22 of /proc/PID/stat
-  boot_id     as above
+  type        process | bgprocess | scripted | internal
+  state       stopped | starting | started | stopping
+  target      started | stopped: where it is going (stopped while started: being stopped)
+  active      1 if explicitly activated (`ctl start`, or named at start-up), else 0
+  holds       the dependencies it holds (space-separated; absent: none). A soft
+              dependency that was stopped on purpose, or died and stays down, is not held.
   since       time.time() of the last state change
+  pid         the process svinit watches (a bgprocess's daemon, or its launcher while
+              starting; a scripted service's running command), absent when none
+  starttime   that process's start time, field 22 of /proc/PID/stat
   started_at  time.time() the process was launched (absent when none)
-  active      1 if explicitly activated, 0 if running only for its dependents
   restarts    automatic restarts so far
+  output      inode of the pipe the process writes its output to (logs.py)
   completed   scripted only: 1 once its start command exited 0 (boot scripts run once per boot)
+  boot_id     as above
+
+A service has a file unless it is at rest (stopped, not active, holding and held by
+nothing) or merely starting because what holds it wants it, with no process yet (the
+holders' files say so). Internal services have files too: their explicit marks and the
+dependencies they hold are state.
 
 A file is written whenever one of these changes, and always before svinit acts on the
-change (before it counts a start as done, marks dependents startable, or answers a
-client): written to a temporary file, fsynced and renamed over the old one, so a reader
-sees the old file or the new one, never a mix. The directory itself is fsynced once per
-pass of the event loop rather than once per file. The file is removed when the service
-has stopped.
+change (signals a process, answers a client; a launched process is recorded right
+after the launch): written to a temporary file, fsynced and renamed over the old one,
+so a reader sees the old file or the new one, never a mix. Files are written in the
+order their services changed. The directory itself is fsynced once per pass of the
+event loop rather than once per file: the rename is what orders the files for a
+restarted svinit, and after a power loss the boot id differs anyway. A clean exit of
+svinit leaves the directory empty.
 """
 import os
 
@@ -51,7 +65,7 @@ def render(fields):
         if isinstance(value, bool):
             value = int(value)
         elif isinstance(value, float):
-            value = "%.3f" % value
+            value = repr(value)     # reads back as the same float: same uptimes after a restart
         value = str(value)
         if "\n" in value:
             raise ValueError("state value for %s has a newline" % key)
@@ -86,6 +100,18 @@ def read(path):
     return parse(text)
 
 
+class Found:
+    """What load() found: the fields of the previous svinit's file (me), the PID of a
+    svinit that still runs with this directory (other), the services' fields of this
+    boot (records) and the unreadable files ({name: why}: broken)."""
+
+    def __init__(self):
+        self.me = None
+        self.other = None
+        self.records = {}
+        self.broken = {}
+
+
 class PidDir:
     """Writes svinit's state files. Errors are reported through warn and never raised:
     svinit goes on supervising when /run is full or read-only."""
@@ -97,14 +123,61 @@ class PidDir:
         self.dirty = False
         self.broken = None          # the error last warned about, so it is said once
 
-    def prepare(self):
-        """Create the directory; remove the files of services that no longer run.
+    def load(self, boot_id):
+        """Read back what a svinit of this boot left (a Found). State of an earlier boot is
+        removed, and so are temporary files of interrupted writes."""
+        from toybox import proc
+        found = Found()
+        try:
+            found.me = read(os.path.join(self.path, SELF))
+        except ValueError as e:
+            self.warn("pid dir: %s: %s: ignored" % (os.path.join(self.path, SELF), e))
+        me = found.me
+        if me is not None and me.get("boot_id") == boot_id:
+            try:
+                pid, start = int(me["pid"]), int(me["starttime"])
+            except (KeyError, ValueError):
+                pid = start = None
+            if pid is not None and pid != os.getpid() and proc.alive(pid, start):
+                found.other = pid
+                return found
+        try:
+            names = sorted(os.listdir(self.services))
+        except OSError:
+            return found
+        stale = 0
+        for name in names:
+            path = os.path.join(self.services, name)
+            if name.startswith("."):
+                fs.unlink_quiet(path)       # a write that svinit did not finish
+                continue
+            try:
+                rec = read(path)
+            except ValueError as e:
+                found.broken[name] = str(e)
+                continue
+            except OSError as e:
+                found.broken[name] = e.strerror
+                continue
+            if rec is None:
+                continue
+            if rec.get("boot_id") != boot_id:
+                stale += 1
+                fs.unlink_quiet(path)
+                continue
+            if rec.get("name") != name:
+                found.broken[name] = "the file names service %r" % rec.get("name")
+                continue
+            found.records[name] = rec
+        if stale or (me is not None and me.get("boot_id") != boot_id):
+            self.warn("pid dir %s: state of an earlier boot (%d service files): discarded"
+                      % (self.path, stale))
+        return found
 
-        Reading them back after a restart of svinit is the job of recovery."""
+    def prepare(self):
+        """Create the directory (after a restart its files are svinit's state: kept)."""
         try:
             os.makedirs(self.services, 0o755, exist_ok=True)
-            for name in os.listdir(self.services):
-                fs.unlink_quiet(os.path.join(self.services, name))
             self.broken = None
             return True
         except OSError as e:

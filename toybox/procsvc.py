@@ -13,7 +13,12 @@ What the host provides to these classes (applets/svinit.py implements it):
                                    reports): fn(raw status, or None when unknown)
   unwatch(pid)
   kill(pid, sig, group)            signal the process or its process group (ESRCH ignored)
-  save(svc) / forget(svc)          the service's file in the pid dir
+  persist()                        write the state files of the services that changed
+                                   (called right after a launch: the window in which a
+                                   killed svinit leaves a process unrecorded stays tiny)
+  adopt(svc, pid, start, fn)       after a restart of svinit: watch a recorded process if it
+                                   is still the same one (None), else ("exited", status or
+                                   None) or ("waiting",): fn(status) comes later
 """
 import os
 
@@ -42,8 +47,8 @@ class ProcessService(Service):
 
     def __init__(self, sset, desc):
         super().__init__(sset, desc)
-        self.pid = None
         self.proc_start = None      # /proc starttime of pid
+        self.output_id = None       # inode of the output pipe of the process (see logs.py)
         self.started_at = None
         self.exit_status = None     # raw wait status of the last exit (None: unknown/none)
         self.exited = False         # there was an exit (exit_status may still be unknown)
@@ -71,18 +76,51 @@ class ProcessService(Service):
             st["exit_code"] = None if self.exit_status is None else lib.exit_code_of(self.exit_status)
         return st
 
-    def state_changed(self):
-        if self.state == STOPPED:
-            self.host.forget(self)
-        elif self.pid is not None or self.state != STARTING:
-            # (starting with no process yet: nothing worth a write; launch() saves)
-            self.host.save(self)
+    def pinned(self):
+        return self.restarts > 0
 
     def state_fields(self):
-        return [("name", self.name), ("type", self.desc.type), ("state", self.state),
-                ("pid", self.pid), ("starttime", self.proc_start if self.pid else None),
-                ("since", self.since), ("started_at", self.started_at if self.pid else None),
-                ("active", self.explicit), ("restarts", self.restarts)]
+        has = self.pid is not None
+        return super().state_fields() + [
+            ("pid", self.pid), ("starttime", self.proc_start if has else None),
+            ("started_at", self.started_at if has else None), ("restarts", self.restarts),
+            ("output", self.output_id if has else None)]
+
+    # -- after a restart of svinit ---------------------------------------------------
+
+    def restore(self, rec):
+        super().restore(rec)
+        self.restarts = _number(rec.get("restarts"), int) or 0
+        pid = _number(rec.get("pid"), int)
+        self._pid = pid if pid is not None and pid > 0 else None
+        self.proc_start = _number(rec.get("starttime"), int)
+        self.started_at = _number(rec.get("started_at"), float)
+        self.output_id = rec.get("output")
+
+    def reattach(self):
+        if self.pid is None:
+            return None
+        return self.host.adopt(self, self.pid, self.proc_start, self.exited_while_away)
+
+    def exited_while_away(self, status):
+        self.host.log("%s: pid %d %s while svinit was away" % (self.name, self.pid, describe(status)))
+        self.child_exited(status)
+
+    def resume(self):
+        if self.pid is not None and self.state == STARTING:
+            # Its readiness pipe (or exec status) went with the old svinit: the process has
+            # lived through it, so it is taken as started.
+            if self.desc.ready_notification is not None:
+                self.host.log("%s: re-adopted while starting (readiness not known): taken as started"
+                              % self.name)
+            self.started()     # (which stops it again if nothing wants it any more)
+            return
+        if self.pid is not None and self.state == STARTED and "runs-on-console" in self.desc.options \
+                and self.sset.console_owner is None:
+            self.has_console = True
+            self.sset.console_owner = self
+            self.host.console_taken(self, True)
+        super().resume()
 
     def started_message(self):
         if self.pid is not None:
@@ -154,6 +192,7 @@ class ProcessService(Service):
         self.arm(T_START)
         if not self.waiting_execstat:
             self.exec_succeeded()
+        self.host.persist()
         return True
 
     def start_ps_process(self):
@@ -187,6 +226,7 @@ class ProcessService(Service):
 
     def set_pid(self, pid):
         self.pid = pid
+        self.sset.changed(self)
         self.proc_start = proc.starttime(pid) if pid is not None else None
         self.started_at = self.host.wall() if pid is not None else None
 
@@ -224,13 +264,10 @@ class ProcessService(Service):
             if self.ready_fd is None:
                 self.cancel_timer()
                 self.started()
-            else:
-                self.host.save(self)
         elif self.state == STARTED:
             # Smooth recovery: the new process is the service now.
             self.smooth = False
             self.cancel_timer()
-            self.host.save(self)
             self.host.log("%s: restarted (pid %d)" % (self.name, self.pid))
         elif self.state == STOPPING:
             if self.stop_check_dependents():
@@ -389,6 +426,7 @@ class ProcessService(Service):
         self.arm(T_START)
         if not self.waiting_execstat:
             self.exec_succeeded()
+        self.host.persist()
 
     def can_interrupt_start(self):
         # A process that has not signalled readiness yet may be stopped at once.
@@ -466,7 +504,6 @@ class BgProcessService(ProcessService):
         if not super().start_ps_process():
             return False
         self.launching = True
-        self.host.save(self)
         return True
 
     def exec_succeeded(self):
@@ -481,7 +518,9 @@ class BgProcessService(ProcessService):
             return super().handle_exit_status()
         self.launching = False
         status = self.exit_status
-        ok = status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        # An unknown status (a launcher re-adopted after a restart of svinit): the pid
+        # file tells whether the daemon is there.
+        ok = status is None or os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
         daemon, why = self.read_pid_file() if ok else (None, describe(status))
         if daemon is not None:
             self.exited = False
@@ -501,7 +540,6 @@ class BgProcessService(ProcessService):
             self.cancel_timer()
             if self.smooth:
                 self.smooth = False
-                self.host.save(self)
                 self.host.log("%s: restarted (pid %d)" % (self.name, self.pid))
             else:
                 self.started()
@@ -513,6 +551,17 @@ class BgProcessService(ProcessService):
 
     def daemon_exited(self, status):
         self.child_exited(status)
+
+    def restore(self, rec):
+        super().restore(rec)
+        # Starting, the recorded process is the launcher (the daemon is recorded once
+        # it is the service: state started).
+        self.launching = self.state == STARTING and self.pid is not None
+
+    def resume(self):
+        if self.launching:
+            return      # the launcher's exit goes on from here
+        super().resume()
 
     def read_pid_file(self):
         path = self.desc.pid_file
@@ -544,6 +593,20 @@ class ScriptedService(ProcessService):
     def state_fields(self):
         return super().state_fields() + [("completed", self.completed)]
 
+    def restore(self, rec):
+        super().restore(rec)
+        self.completed = rec.get("completed") == "1"
+        # Stopping with a process after its command completed: that is the stop command.
+        self.running_stop = self.state == STOPPING and self.completed and self.pid is not None
+
+    def resume(self):
+        if self.pid is not None and self.state == STARTING:
+            return      # the start command is still running: its exit decides
+        if self.running_stop:
+            self.arm(T_STOP)
+            return
+        Service.resume(self)
+
     def bring_up(self):
         self.completed = False
         if not self.desc.command:
@@ -552,7 +615,7 @@ class ScriptedService(ProcessService):
             return True
         if not self.start_ps_process():
             return False
-        self.host.save(self)
+        self.host.persist()
         self.arm(T_START)
         return True
 
@@ -615,7 +678,7 @@ class ScriptedService(ProcessService):
             return
         self.running_stop = True
         self.set_pid(pid)
-        self.host.save(self)
+        self.host.persist()
         self.host.watch_child(pid, self.child_exited)
         if status_fd is not None:
             self.waiting_execstat = True
@@ -638,6 +701,13 @@ class ScriptedService(ProcessService):
     def stopped(self):
         self.completed = False
         super().stopped()
+
+
+def _number(text, kind):
+    try:
+        return kind(text)
+    except (TypeError, ValueError):
+        return None
 
 
 CLASSES = {

@@ -9,8 +9,17 @@ through a bounded buffer to a non-blocking stderr.
 Processes that are not our children: svinit makes itself a child subreaper, so the
 daemons that bgprocess services fork come back to it and are reaped with their exit
 status. A process that is not our child anyway (re-adopted after a restart of svinit,
-or the subreaper call failed) is watched through a pidfd; its exit status, when oneit
-reports it on fd 3, is used, else it is unknown.
+or the subreaper call failed) is watched through a pidfd (or, without pidfds, by
+polling /proc); when it is gone and oneit reports exit statuses (`oneit -3 -S`) the
+status is taken from oneit's record, which follows oneit's waitpid by a moment (waited
+for up to REPORT_WAIT seconds); else the status is unknown.
+
+Restart (toybox/piddir.py has the format): a svinit that finds state of this boot in
+the pid dir takes it back (ServiceSet.restore) instead of starting the requested
+services: the services' states, explicit marks and held dependencies come from the
+files, processes whose PID and start time still match are re-adopted (with their
+output pipes), and exits that happened while no svinit ran come from the records oneit
+queued on fd 3 meanwhile.
 """
 import heapq
 import os
@@ -25,7 +34,10 @@ from toybox import engine
 from toybox.piddir import PidDir
 from toybox.spawn import Launch, spawn
 
-ENV_DROP = ("ONEIT_", "SVINIT_SERVICES", "LISTEN_", "NOTIFY_SOCKET")
+ENV_DROP = ("ONEIT_", "SVINIT_SERVICE", "LISTEN_", "NOTIFY_SOCKET")   # (and SVINIT_SERVICES)
+ENV_SERVICE = "SVINIT_SERVICE"  # set to the service's name in each of its processes
+REPORT_WAIT = 2.0       # seconds to wait for oneit's record of a watched process's exit
+POLL_INTERVAL = 0.5     # seconds between looks at /proc for a process without a pidfd
 LOG_BUFFER_MAX = 1024 * 1024
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
@@ -54,6 +66,21 @@ class Timer:
 
     def __lt__(self, other):
         return self.when < other.when
+
+
+class Watch:
+    """A process whose exit a service waits for: our child (the reaper tells), or not (a
+    pidfd, polling, oneit's records)."""
+
+    __slots__ = ("fn", "child", "start", "pidfd", "timer", "gone")
+
+    def __init__(self, fn, child, start=None):
+        self.fn = fn
+        self.child = child
+        self.start = start      # /proc starttime, to tell a reused PID (non-children)
+        self.pidfd = None
+        self.timer = None
+        self.gone = False       # seen gone; waiting for oneit's record of its status
 
 
 class Logger:
@@ -94,7 +121,10 @@ class Logger:
         line = ("%s: %s\n" % (lib.NAME, msg)).encode("utf-8", "replace")
         if self.kmsg is not None:
             try:
-                os.write(self.kmsg, (b"<3>" if error else b"<6>") + line)
+                # Debug level: svinit writes the console itself, and the kernel would
+                # print the line there a second time at any level its loglevel shows.
+                # The daemon facility keeps `dmesg -f daemon` able to pick them out.
+                os.write(self.kmsg, b"<31>" + line)
             except OSError:
                 pass
         if self.fd is None:
@@ -148,7 +178,7 @@ class Daemon:
         self.sel = selectors.DefaultSelector()
         self.logger = Logger(self.sel)
         self.timers = []
-        self.watches = {}           # pid -> [fn, pidfd or None]
+        self.watches = {}           # pid -> Watch
         self.outputs = {}           # service name -> logs.Output
         self.sset = ServiceSet(self)
         self.server = None
@@ -166,6 +196,8 @@ class Daemon:
         self.oneit_pid = None
         self.report_fmt = None
         self.report_buf = b""
+        self.away_reports = {}      # at a restart: {pid: status} oneit queued meanwhile
+        self.on_disk = set()        # services that have a state file
         self.heartbeat_fd = None
         self.heartbeat_period = None
         self.idle_warned = False
@@ -205,52 +237,100 @@ class Daemon:
         self.sel.register(fd, selectors.EVENT_READ, ready)
 
     def watch_child(self, pid, fn):
-        self.watches[pid] = [fn, None]
+        self.watches[pid] = Watch(fn, True)
 
-    def watch_pid(self, pid, fn):
-        entry = [fn, None]
-        self.watches[pid] = entry
+    def watch_pid(self, pid, fn, start=None):
+        w = Watch(fn, False, proc.starttime(pid) if start is None else start)
+        self.watches[pid] = w
         try:
-            pidfd = os.pidfd_open(pid)
-        except OSError:
-            # Gone already, or no pidfd (Linux < 5.3): the reaper or oneit's report tells.
-            if not proc.alive(pid):
-                self.timer(0, lambda: self._pid_gone(pid, None))
+            w.pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.timer(0, lambda: self._gone(pid, w))
             return
-        entry[1] = pidfd
-        self.sel.register(pidfd, selectors.EVENT_READ, lambda mask: self._pidfd_ready(pid, pidfd))
+        except OSError:
+            # No pidfd (Linux < 5.3, or out of fds): look at /proc now and then.
+            w.timer = self.timer(POLL_INTERVAL, lambda: self._poll(pid, w))
+            return
+        self.sel.register(w.pidfd, selectors.EVENT_READ, lambda mask: self._pidfd_ready(pid, w))
 
-    def _pidfd_ready(self, pid, pidfd):
-        status = None
+    def _poll(self, pid, w):
+        if self.watches.get(pid) is not w:
+            return
+        if proc.alive(pid, w.start):
+            w.timer = self.timer(POLL_INTERVAL, lambda: self._poll(pid, w))
+        else:
+            self._gone(pid, w)
+
+    def _pidfd_ready(self, pid, w):
         try:
-            info = os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
-            if info is not None:
-                status = _raw_status(info)
-        except ChildProcessError:
-            pass        # not our child: the status may come from oneit's report
+            info = os.waitid(os.P_PIDFD, w.pidfd, os.WEXITED | os.WNOHANG)
         except OSError:
-            pass
-        self._pid_gone(pid, status)
+            info = None     # not our child: its status may come from oneit's record
+        if info is not None:
+            self._resolve(pid, w, _raw_status(info))
+        else:
+            self._gone(pid, w)
 
-    def _pid_gone(self, pid, status):
-        entry = self.watches.pop(pid, None)
-        if entry is None:
+    def _gone(self, pid, w):
+        """A watched process that is not our child has exited."""
+        if self.watches.get(pid) is not w or w.gone:
             return
-        self._close_pidfd(entry)
-        entry[0](status)
+        if self.report_fmt != oneitwire.FORMAT_PID_STATUS:
+            self._resolve(pid, w, None)
+            return
+        w.gone = True
+        self._close_pidfd(w)
+        if w.timer is not None:
+            w.timer.cancel()
+        w.timer = self.timer(REPORT_WAIT, lambda: self._resolve(pid, w, None))
 
-    def _close_pidfd(self, entry):
-        if entry[1] is not None:
-            self.unwatch_fd(entry[1])
-            os.close(entry[1])
-            entry[1] = None
+    def _resolve(self, pid, w, status):
+        if self.watches.get(pid) is not w:
+            return
+        del self.watches[pid]
+        self._close_pidfd(w)
+        if w.timer is not None:
+            w.timer.cancel()
+            w.timer = None
+        w.fn(status)
+
+    def _close_pidfd(self, w):
+        if w.pidfd is not None:
+            self.unwatch_fd(w.pidfd)
+            os.close(w.pidfd)
+            w.pidfd = None
 
     def unwatch(self, pid):
-        entry = self.watches.pop(pid, None)
-        if entry is not None:
-            self._close_pidfd(entry)
+        w = self.watches.pop(pid, None)
+        if w is not None:
+            self._close_pidfd(w)
+            if w.timer is not None:
+                w.timer.cancel()
+
+    def adopt(self, svc, pid, start, fn):
+        """After a restart of svinit: watch a recorded process if it is still the one that
+        was recorded (same PID and start time); a PID now used by another process is never
+        adopted nor signalled. See procsvc's host interface for the result."""
+        st = proc.stat(pid)
+        if st is not None and st.starttime == start and st.state not in ("Z", "X"):
+            self.watch_pid(pid, fn, start)
+            self.reattach_output(svc, pid)
+            return None
+        if st is not None and st.starttime != start:
+            self.log("%s: pid %d is another process now (its start time differs): not adopted"
+                     % (svc.name, pid))
+        if pid in self.away_reports:
+            return ("exited", self.away_reports[pid])
+        if self.report_fmt != oneitwire.FORMAT_PID_STATUS:
+            return ("exited", None)
+        # Dead, and oneit's record of it not read yet: it follows oneit's waitpid.
+        w = Watch(fn, False, start)
+        self.watches[pid] = w
+        self._gone(pid, w)
+        return ("waiting",)
 
     def kill(self, pid, sig, group):
+        self.persist()
         try:
             if group:
                 # A bgprocess daemon may live in its launcher's process group.
@@ -270,13 +350,21 @@ class Daemon:
             self.log("can't signal %s %d: %s" % ("process group" if group else "process", pid,
                                                   lib.strerror(e)), error=True)
 
-    def save(self, svc):
-        if self.piddir is not None:
-            self.piddir.write(svc.name, svc.state_fields() + [("boot_id", self.boot_id)])
-
-    def forget(self, svc):
-        if self.piddir is not None:
-            self.piddir.remove(svc.name)
+    def persist(self):
+        """Bring the state files of the services that changed up to date, in the order
+        they changed. Called before svinit acts on a change (signals a process, answers a
+        client), right after a launch, and after every pass of the loop."""
+        dirty = self.sset.take_changed()
+        if self.piddir is None:
+            return
+        for svc in dirty:
+            fields = svc.record()
+            if fields is not None:
+                self.piddir.write(svc.name, fields + [("boot_id", self.boot_id)])
+                self.on_disk.add(svc.name)
+            elif svc.name in self.on_disk:
+                self.on_disk.discard(svc.name)
+                self.piddir.remove(svc.name)
 
     def output(self, svc):
         out = self.outputs.get(svc.name)
@@ -292,10 +380,11 @@ class Daemon:
     def env_for(self, desc):
         if self.base_env is None:
             self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_DROP)}
-        if not desc.env:
-            return self.base_env
         env = dict(self.base_env)
-        env.update(desc.env)
+        env.update(desc.env or ())
+        # Tells a service its name; and a restarted svinit, which process the svinit
+        # before launched but was killed before it could record (see find_unrecorded).
+        env[ENV_SERVICE] = desc.name
         return env
 
     def launch(self, svc, argv, ready=False, console=False):
@@ -306,7 +395,7 @@ class Daemon:
         closing = []
         tty = desc.tty
         ctty = tty is not None
-        log_r = None
+        log_r = pipe_id = None
         out = None
         if tty is None and (console or desc.askfirst):
             fds = {0: 0, 1: 1, 2: 2}
@@ -315,7 +404,7 @@ class Daemon:
                 ctty = tty is not None
         elif tty is None:
             out = self.output(svc)
-            log_r, log_w = out.new_pipe()
+            log_r, log_w, pipe_id = out.new_pipe()
             closing.append(log_w)
             fds = {0: self.devnull, 1: log_w, 2: log_w}
         ready_r = None
@@ -324,6 +413,9 @@ class Daemon:
                 kind, what = desc.ready_notification
                 ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
                 os.set_blocking(ready_r, False)
+                # Read-write, as the output pipe: a service that signals readiness while
+                # no svinit runs must not die of SIGPIPE.
+                ready_w = logs.child_end(ready_r, ready_w)
                 closing.append(ready_w)
                 if kind == "pipefd":
                     target = what
@@ -350,7 +442,17 @@ class Daemon:
                 os.close(fd)
         if log_r is not None:
             self.sel.register(log_r, selectors.EVENT_READ, lambda mask: self._output(out, log_r))
+        if argv is desc.command:
+            svc.output_id = pipe_id
         return pid, status_fd, ready_r
+
+    def reattach_output(self, svc, pid):
+        if not svc.output_id:
+            return
+        out = self.output(svc)
+        r = out.reopen(pid, svc.output_id)
+        if r is not None:
+            self.sel.register(r, selectors.EVENT_READ, lambda mask: self._output(out, r))
 
     def _output(self, out, fd):
         if not out.readable(fd):
@@ -519,6 +621,8 @@ class Daemon:
     def request_shutdown(self, how):
         if self.shutdown_how is None or how != "exit":
             self.shutdown_how = how
+            if self.piddir is not None:
+                self.write_self()       # a svinit killed half-way through goes on with it
         if self.sset.shutting_down:
             return
         self.log("%s: stopping all services" % ("shutdown (%s)" % how if how != "exit" else "exit"))
@@ -604,10 +708,9 @@ class Daemon:
                 return
             if pid == 0:
                 return
-            entry = self.watches.pop(pid, None)
-            if entry is not None:
-                self._close_pidfd(entry)
-                entry[0](status)
+            w = self.watches.get(pid)
+            if w is not None:
+                self._resolve(pid, w, status)
 
     def on_reports(self, mask):
         try:
@@ -620,13 +723,95 @@ class Daemon:
             self.unwatch_fd(oneitwire.REPORT_FD)
             return
         records, self.report_buf = oneitwire.unpack(self.report_buf + data, self.report_fmt)
-        me = os.getpid()
+        if self.report_fmt != oneitwire.FORMAT_PID_STATUS:
+            return      # toybox's oneit -3 names its child (us), not the orphan: no use
         for pid, status in records:
-            if pid == me:
-                continue        # toybox's oneit -3 names its child, not the orphan
-            entry = self.watches.get(pid)
-            if entry is not None and entry[1] is not None:
-                self._pid_gone(pid, status)
+            w = self.watches.get(pid)
+            if w is None or w.child:
+                continue
+            # oneit has reaped this PID: it is ours if our process is gone (a record
+            # for an earlier process of that PID finds ours still there).
+            st = None if w.gone else proc.stat(pid)
+            if st is None or st.starttime != w.start:
+                self._resolve(pid, w, status)
+
+    def find_unrecorded(self, records):
+        """A killed svinit may have launched a process and died before its file said so
+        (the file is written right after the launch). That process was svinit's child,
+        so it is now a child of our parent (oneit, the subreaper that relaunched us), in a
+        session of its own, with SVINIT_SERVICE=NAME in its environment: it is taken as
+        the service's process, as if the file had been written, when the service has no
+        live recorded process and is one whose start command it can be (process,
+        scripted not yet completed). Anything else is left alone, with a message.
+        Returns the names of the services that got their process this way."""
+        ppid = os.getppid()
+        text = _read("/proc/%d/task/%d/children" % (ppid, ppid))
+        adopted = []
+        if not text:
+            return adopted
+        known = {int(r["pid"]) for r in records.values() if r.get("pid", "").isdigit()}
+        found = {}
+        me = os.getpid()
+        mark = ("\0%s=" % ENV_SERVICE).encode()
+        for word in text.split():
+            pid = int(word)
+            if pid == me or pid in known:
+                continue
+            st = proc.stat(pid)
+            env = _read("/proc/%d/environ" % pid, binary=True)
+            at = ((b"\0" + env) if env else b"").find(mark)
+            if st is None or st.session != pid or at < 0 or st.state in ("Z", "X"):
+                continue
+            name = env[at - 1 + len(mark):].split(b"\0", 1)[0].decode("utf-8", "replace")
+            found.setdefault(name, []).append(st)
+        for name, procs in sorted(found.items()):
+            procs.sort(key=lambda st: st.starttime)
+            st = procs[-1]
+            rec = records.get(name)
+            svc = self.sset.get(name)
+            usable = svc is not None and svc.desc.type in ("process", "scripted") and (
+                rec is None or rec.get("type") == svc.desc.type)
+            if usable and rec is not None:
+                pid, start = rec.get("pid"), rec.get("starttime")
+                if pid and start and pid.isdigit() and start.isdigit() and proc.alive(int(pid), int(start)):
+                    usable = False      # it has its process: this one is something else
+                elif rec.get("completed") == "1" or rec.get("state") == STOPPING:
+                    usable = False      # a stop command
+            for other in procs[:-1] + ([] if usable else [st]):
+                self.log("%s: pid %d (%s=%s, not recorded) is not taken as its process: left alone"
+                         % (name, other.pid, ENV_SERVICE, name))
+            if not usable:
+                continue
+            rec = dict(rec or {"name": name, "type": svc.desc.type, "active": "0",
+                               "target": STARTED})
+            if rec.get("pid"):
+                rec["restarts"] = str(int(rec.get("restarts") or 0) + 1)
+            launched = time.time() - proc.uptime() + st.starttime / proc.clock_ticks()
+            rec.update(state=STARTING, pid=str(st.pid), starttime=str(st.starttime),
+                       started_at=repr(launched), since=repr(launched))
+            rec.pop("output", None)
+            records[name] = rec
+            adopted.append(name)
+            self.log("%s: pid %d was started by the svinit before, which died before recording it: "
+                     "adopted" % (name, st.pid))
+        return adopted
+
+    def drain_reports(self):
+        """At a restart: the records oneit queued while no svinit ran ({pid: status})."""
+        out = {}
+        if self.report_fmt is None:
+            return out
+        while True:
+            try:
+                data = os.read(oneitwire.REPORT_FD, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            records, self.report_buf = oneitwire.unpack(self.report_buf + data, self.report_fmt)
+            if self.report_fmt == oneitwire.FORMAT_PID_STATUS:
+                out.update(records)
+        return out
 
     def heartbeat(self):
         try:
@@ -638,6 +823,12 @@ class Daemon:
     # -- control requests ----------------------------------------------------
 
     def handle(self, req, reply):
+        def answer(obj):
+            self.persist()      # what the client is told is on disk first
+            reply(obj)
+        self._handle(req, answer)
+
+    def _handle(self, req, reply):
         cmd = req.get("cmd")
         if cmd == "list":
             svcs = sorted(self.sset.services.values(), key=lambda s: s.name)
@@ -870,9 +1061,10 @@ class Daemon:
         if self.piddir is not None:
             self.piddir.prepare()
             self.write_self()
+            self.on_disk.clear()
             for svc in self.sset.services.values():
-                if svc.has_process and svc.state != STOPPED:
-                    self.save(svc)
+                self.sset.changed(svc)
+            self.persist()
         try:
             if self.server is None:
                 self.open_server()
@@ -889,7 +1081,8 @@ class Daemon:
         me = os.getpid()
         self.piddir.write_self([("pid", me), ("starttime", proc.starttime(me)),
                                 ("boot_id", self.boot_id), ("socket", self.cfg.socket),
-                                ("services_dir", self.cfg.services_dir), ("since", self.since)])
+                                ("services_dir", self.cfg.services_dir), ("since", self.since),
+                                ("shutdown", self.shutdown_how)])
 
     def setup(self):
         os.umask(0o022)
@@ -945,6 +1138,9 @@ class Daemon:
         self.since = time.time()
         self.setup()
         self.piddir = PidDir(self.cfg.pid_dir, self.log)
+        found = self.piddir.load(self.boot_id)
+        if found.other is not None:
+            raise lib.Fail("another svinit (pid %d) uses the pid dir %s" % (found.other, self.cfg.pid_dir))
         if self.piddir.prepare():
             self.write_self()
         self.piddir.flush()
@@ -956,12 +1152,60 @@ class Daemon:
                 raise lib.Fail(str(e))
             self.log("%s (retried when a starts-rwfs service starts, or on SIGHUP)" % e, error=True)
         self.load_all()
-        self.start_requested()
+        if found.records or found.broken:
+            self.recover(found)
+        else:
+            self.start_requested()
+        self.persist()
+        self.piddir.flush()
         try:
             self.loop()
         finally:
             self.cleanup()
         return self.exit_code
+
+    def recover(self, found):
+        """A svinit of this boot died: take its services back (see the module's docstring)."""
+        was = " (pid %s)" % found.me["pid"] if found.me and "pid" in found.me else ""
+        self.log("restarted: the svinit before%s died; taking its %d services back from %s"
+                 % (was, len(found.records) + len(found.broken), self.cfg.pid_dir))
+        records, broken = {}, {}
+        for name, rec in found.records.items():
+            svc = self.sset.get(name)
+            why = None
+            if svc is None:
+                why = "no such service now (removed, or its description has errors)"
+            elif rec.get("type") != svc.desc.type:
+                why = "its type was %s, now it is %s" % (rec.get("type"), svc.desc.type)
+            if why is None:
+                records[name] = rec
+                continue
+            what = " pid %s" % rec["pid"] if rec.get("pid") else ""
+            self.log("%s: %s: its recorded process%s is left alone" % (name, why, what), error=True)
+            self.piddir.remove(name)
+            if svc is not None:
+                broken[name] = "state not taken back after a restart of svinit: " + why
+        for name, why in found.broken.items():
+            self.log("pid dir: %s: %s: not adopted nor signalled; taken as failed, not started "
+                     "again automatically (ctl start %s)" % (os.path.join(self.piddir.services, name),
+                                                             why, name), error=True)
+            if name in self.sset:
+                broken[name] = "state file unreadable after a restart of svinit (%s)" % why
+            else:
+                self.piddir.remove(name)
+        self.on_disk = set(records) | set(broken)
+        unrecorded = self.find_unrecorded(records)
+        self.away_reports = self.drain_reports()
+        adopted, exited = self.sset.restore(records, broken)
+        self.away_reports = {}
+        for name in unrecorded:
+            self.sset.changed(self.sset.get(name))
+        self.log("restarted: %d processes re-adopted, %d exited while svinit was away"
+                 % (len(adopted), len(exited)))
+        how = (found.me or {}).get("shutdown")
+        if how in HOWS or how == "exit":
+            self.log("the svinit before was shutting down (%s): going on with it" % how)
+            self.request_shutdown(how)
 
     def loop(self):
         sel = self.sel
@@ -982,6 +1226,7 @@ class Daemon:
                 self.server.tick()
             self.sset.process_queues()
             self.check_idle()
+            self.persist()
             self.piddir.flush()
 
     def next_timeout(self):
@@ -1010,10 +1255,11 @@ class Daemon:
         if self.server is not None:
             self.server.close()
         if self.piddir is not None:
-            for svc in self.sset.services.values():
-                if svc.has_process and svc.state != STOPPED:
-                    break
-            else:
+            self.persist()
+            if self.exit_code is not None and not self.sset.running:
+                # A clean end: the next svinit starts afresh, it is not a restart.
+                for name in list(self.on_disk):
+                    self.piddir.remove(name)
                 self.piddir.remove_self()
             self.piddir.flush()
         self.logger.drain()
@@ -1030,6 +1276,15 @@ def _raw_status(info):
     if info.si_code == os.CLD_DUMPED:
         return (info.si_status & 0x7f) | 0x80
     return info.si_status & 0x7f
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read(65536)
+    except OSError:
+        return None
+    return data if binary else data.decode("ascii", "replace")
 
 
 def _fd_open(fd):
@@ -1070,6 +1325,8 @@ def _initial_pid_namespace():
     """True in the machine's own PID namespace (where PID 2 is the kernel's kthreadd), so a
     test run in a PID namespace does not write into the host's kernel log."""
     st = proc.stat(2)
+    if st is None and proc.stat(os.getpid()) is None:
+        return True     # no /proc yet: early boot of a machine (tests mount their own)
     return st is not None and st.comm == "kthreadd"
 
 

@@ -1,0 +1,169 @@
+"""svinit survives its own death (issue 7): re-adoption under oneit, exits while svinit was
+away, activation marks, output across the restart."""
+import os
+import signal
+import time
+
+from test_recovery_lib import supervised, alive  # noqa: F401  (fixture)
+
+
+def sh(script, key="command"):
+    quoted = script.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$")
+    return '%s = /bin/sh -c "%s"\n' % (key, quoted)
+
+
+def lines(sv, name):
+    return sv.read(name).splitlines()
+
+
+SERVICES = {
+    "boot": "type = internal\ndepends-on: a\ndepends-on: s\nwaits-for: bg\nwaits-for: no\n",
+    "a": sh("echo $$ >> @ROOT@/a.runs; exec /bin/sleep 1000"),
+    "s": "type = scripted\n" + sh("echo ran >> @ROOT@/s.runs"),
+    "bg": "type = bgprocess\npid-file = @ROOT@/bg.pid\n"
+          + sh("/bin/sleep 1000 & echo $! > @ROOT@/bg.pid; echo x >> @ROOT@/bg.runs"),
+    "no": sh("echo $$ >> @ROOT@/no.runs; exec /bin/sleep 1000") + "restart = no\n",
+}
+
+
+def listing(sv):
+    return {s["name"]: s for s in sv.call("list")["services"]}
+
+
+def test_restart_readopts_everything_with_the_same_pids_and_uptimes(supervised):
+    sv = supervised(SERVICES)
+    sv.wait_state("boot", "started")
+    before = listing(sv)
+    old = sv.kill_svinit()
+    after = listing(sv)
+    assert sv.svinit_pid() != old
+    for name in SERVICES:
+        for key in ("state", "pid", "started_at", "restarts", "active", "target"):
+            assert after[name][key] == before[name][key], (name, key)
+    assert all(alive(before[n]["pid"]) for n in ("a", "bg", "no"))
+    # Nothing ran twice: scripted boot scripts run once per boot.
+    assert (len(lines(sv, "a.runs")), len(lines(sv, "s.runs")), len(lines(sv, "bg.runs"))) == (1, 1, 1)
+    err = sv.stderr()
+    assert "svinit: restarted: the svinit before (pid %d) died; taking its 5 services back" % old in err
+    assert "svinit: restarted: 3 processes re-adopted, 0 exited while svinit was away" in err
+    # The re-adopted services are stopped in order at shutdown, like any other.
+    assert sv.stop() == 0
+    assert not any(alive(before[n]["pid"]) for n in ("a", "bg", "no"))
+    assert os.listdir(os.path.join(sv.piddir, "services")) == []
+
+
+def test_exits_while_svinit_is_away_are_learnt_from_oneit(supervised):
+    sv = supervised(SERVICES)
+    sv.wait_state("boot", "started")
+    a, no, bg = (sv.service_pid(n) for n in ("a", "no", "bg"))
+    # svinit frozen, then killed: the exits happen while no svinit watches; oneit reaps
+    # them (the services became its children) and queues its records for the next svinit.
+    me = sv.svinit_pid()
+    os.kill(me, signal.SIGSTOP)
+    for pid, sig in ((a, signal.SIGKILL), (no, signal.SIGTERM), (bg, signal.SIGKILL)):
+        os.kill(pid, sig)
+    time.sleep(0.3)
+    sv.kill_svinit()
+    sv.wait_for(lambda: sv.status("a")["pid"] not in (None, a) and sv.status("a")["state"] == "started",
+                what="a restarted")
+    sv.wait_for(lambda: sv.status("bg")["pid"] not in (None, bg), what="bg restarted")
+    err = sv.stderr()
+    assert "svinit: a: pid %d killed by signal 9 (SIGKILL) while svinit was away" % a in err
+    assert "svinit: no: pid %d killed by signal 15 (SIGTERM) while svinit was away" % no in err
+    assert sv.status("a")["restarts"] == 1 and len(lines(sv, "a.runs")) == 2
+    # restart = no: it stays down, though the new svinit has `boot` (which waits for it).
+    st = sv.status("no")
+    assert (st["state"], st["pid"], st["exit_status"]) == ("stopped", None, "killed by signal 15 (SIGTERM)")
+    assert sv.status("boot")["state"] == "started"
+    time.sleep(0.5)
+    assert len(lines(sv, "no.runs")) == 1 and sv.status("no")["state"] == "stopped"
+    assert len(lines(sv, "s.runs")) == 1
+
+
+def test_activation_marks_and_services_stopped_on_purpose_survive(supervised):
+    services = dict(SERVICES, extra=sh("exec /bin/sleep 1000"), dep=sh("exec /bin/sleep 1000"),
+                    user="type = internal\ndepends-on: dep\n")
+    sv = supervised(services)
+    sv.wait_state("boot", "started")
+    assert sv.call("start", name="extra")["ok"]         # explicit
+    assert sv.call("start", name="user")["ok"]          # dep: started as its dependency
+    assert sv.call("stop", name="no")["ok"]             # soft dependency of boot, stopped on purpose
+    assert sv.call("stop", name="bg")["ok"]
+    before = listing(sv)
+    sv.kill_svinit()
+    after = listing(sv)
+    for name in services:
+        assert (after[name]["state"], after[name]["active"], after[name]["pid"]) == \
+            (before[name]["state"], before[name]["active"], before[name]["pid"]), name
+    assert (after["extra"]["active"], after["dep"]["active"]) == (True, False)
+    time.sleep(0.5)
+    assert sv.status("no")["state"] == "stopped" and len(lines(sv, "no.runs")) == 1
+    # The dependency activation still works: releasing `user` stops `dep`.
+    dep = after["dep"]["pid"]
+    assert sv.call("release", name="user")["ok"]
+    sv.wait_state("dep", "stopped")
+    assert not alive(dep)
+
+
+def test_output_goes_on_across_the_restart(supervised):
+    # A service that writes all the time must neither die of SIGPIPE nor lose lines while
+    # svinit is dead: its pipe is re-opened by the next svinit.
+    sv = supervised({"boot": sh("i=0; while :; do i=$((i+1)); echo $i; sleep 0.01; done")
+                             + "logfile = @ROOT@/boot.log\n"})
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"])
+    sv.wait_for(lambda: len(lines(sv, "boot.log")) > 20, what="output")
+    for _ in range(3):
+        sv.kill_svinit()
+        n = len(lines(sv, "boot.log"))
+        sv.wait_for(lambda: len(lines(sv, "boot.log")) > n + 20, what="more output")
+    assert sv.status("boot")["pid"] == pid and sv.status("boot")["restarts"] == 0
+    numbers = [int(x) for x in lines(sv, "boot.log")[:-1]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert sv.call("log", name="boot", lines=3)["lines"]
+
+
+def test_under_toybox_style_oneit_reports_without_status(supervised):
+    # `oneit -3` without -S: records carry no status (and, in toybox, svinit's own PID):
+    # svinit watches the re-adopted process itself; its exit status is unknown, which
+    # restart = on-failure counts as a failure.
+    sv = supervised({"boot": sh("exec /bin/sleep 1000") + "restart = on-failure\n"},
+                    oneit_args=("-r", "-3"), args=["-3"])
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"])
+    sv.kill_svinit()
+    assert sv.status("boot")["pid"] == pid
+    os.kill(pid, signal.SIGTERM)
+    st = sv.wait_for(lambda: (lambda s: s["pid"] not in (None, pid) and s)(sv.status("boot")),
+                     what="boot restarted")
+    assert st["restarts"] == 1
+    assert "svinit: boot: exit status unknown; restarting" in sv.stderr()
+
+
+def test_a_second_svinit_on_the_same_pid_dir_is_refused(supervised, bindir):
+    import subprocess
+    sv = supervised({"boot": sh("exec /bin/sleep 1000")})
+    sv.wait_state("boot", "started")
+    p = subprocess.run([os.path.join(bindir, "svinit"), "-d", sv.dir, "-p", sv.piddir,
+                        "-s", sv.sock + "2", "--no-kmsg"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1
+    assert "svinit: another svinit (pid %d) uses the pid dir %s" % (sv.svinit_pid(), sv.piddir) in p.stderr
+    assert sv.status("boot")["state"] == "started"
+
+
+def test_a_shutdown_goes_on_after_a_restart(supervised):
+    # The slow service takes its time to stop; svinit is killed meanwhile. The next one
+    # finds the shutdown in svinit's state file, finishes it and asks oneit to halt.
+    slow = sh("trap 'sleep 0.5; echo stopped >> @ROOT@/slow.stopped; exit 0' TERM; "
+              "while :; do sleep 0.05; done")
+    sv = supervised({"boot": "type = internal\ndepends-on: slow\ndepends-on: a\n",
+                     "slow": slow, "a": sh("exec /bin/sleep 1000")})
+    sv.wait_state("boot", "started")
+    pids = [sv.service_pid(n) for n in ("slow", "a")]
+    assert sv.call("shutdown", how="halt")["ok"]
+    sv.wait_for(lambda: sv.status("a")["state"] == "stopped", what="a stopped")
+    old = sv.kill_svinit(wait=False)
+    sv.wait_for(lambda: "asked oneit (pid %d) to halt" % sv.proc.pid in sv.stderr(), what="the halt")
+    err = sv.stderr()
+    assert "svinit: the svinit before was shutting down (halt): going on with it" in err
+    assert "svinit (pid %d) killed by signal 9" % old in err
+    assert sv.read("slow.stopped") == "stopped\n"
+    assert not any(alive(p) for p in pids)

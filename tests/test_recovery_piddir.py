@@ -1,0 +1,203 @@
+"""svinit at start-up with a pid dir left behind (issue 7): PIDs reused by other processes,
+unreadable files, state of an earlier boot. svinit runs on its own here (no oneit): the
+recorded processes are the test's, started before svinit."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_recovery_lib import alive, stat_fields
+from test_svinit_lib import svinit  # noqa: F401  (fixture)
+from toybox import piddir
+
+BOOT_ID = open("/proc/sys/kernel/random/boot_id").read().strip()
+SLEEP = "command = /bin/sleep 1000\n"
+
+
+@pytest.fixture
+def sleeper():
+    """sleeper() -> PID of a `sleep 1000` that is not svinit's; all killed after the test."""
+    procs = []
+
+    def start():
+        p = subprocess.Popen(["/bin/sleep", "1000"], start_new_session=True)
+        procs.append(p)
+        return p.pid
+
+    yield start
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def starttime(pid):
+    return int(stat_fields(pid)[19])
+
+
+def record(name, pid=None, start=None, state="started", boot_id=BOOT_ID, **extra):
+    fields = [("name", name), ("type", extra.pop("type", "process")), ("state", state),
+              ("target", "started"), ("active", extra.pop("active", 0)), ("pid", pid),
+              ("starttime", start), ("started_at", time.time() - 100 if pid else None),
+              ("restarts", 0)] + sorted(extra.items()) + [("boot_id", boot_id)]
+    return piddir.render(fields)
+
+
+def with_piddir(tmp_path, files):
+    """A wrapper that puts `files` ({relative path: text}) into svinit's pid dir first."""
+    src = tmp_path / "piddir"
+    for rel, text in files.items():
+        path = src / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode() if isinstance(text, str) else text)
+    # argv after the wrapper: svinit -d DIR -p PIDDIR ...: $5 is the pid dir.
+    return ["/bin/sh", "-c", 'mkdir -p "$5" && cp -R %s/. "$5"/ && exec "$@"' % src, "sh"]
+
+
+def self_record(boot_id=BOOT_ID):
+    """The file of a svinit that is gone (no process has that PID and start time)."""
+    return piddir.render([("pid", 4194304), ("starttime", 1), ("boot_id", boot_id)])
+
+
+def test_a_reused_pid_is_neither_adopted_nor_signalled(svinit, sleeper, tmp_path):
+    other = sleeper()
+    files = {"svinit": self_record(),
+             "services/boot": record("boot", type="internal", active=1, holds="a"),
+             "services/a": record("a", other, starttime(other) - 7)}
+    sv = svinit({"boot": "type = internal\ndepends-on: a\n", "a": SLEEP},
+                wrapper=with_piddir(tmp_path, files))
+    st = sv.wait_for(lambda: (lambda s: s["pid"] and s)(sv.status("a")), what="a started")
+    assert st["pid"] != other and st["state"] == "started"
+    err = sv.stderr()
+    assert "svinit: a: pid %d is another process now (its start time differs): not adopted" % other in err
+    assert "svinit: a: pid %d exit status unknown while svinit was away" % other in err
+    assert sv.shutdown() == 0
+    assert alive(other) and not alive(st["pid"])
+
+
+def test_live_processes_are_adopted_and_garbage_files_are_reported(svinit, sleeper, tmp_path):
+    good = sleeper()
+    files = {"svinit": self_record(),
+             "services/boot": record("boot", type="internal", active=1, holds="good e t g"),
+             "services/good": record("good", good, starttime(good)),
+             "services/e": "",
+             "services/t": record("t", good, starttime(good))[:-1],
+             "services/g": b"\x00\xffgarbage\n",
+             "services/.g.123.tmp": "svinit-state 1\n"}
+    services = {"boot": "type = internal\nwaits-for: good\nwaits-for: e\nwaits-for: t\nwaits-for: g\n",
+                "good": SLEEP, "e": SLEEP, "t": SLEEP, "g": SLEEP}
+    sv = svinit(services, wrapper=with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    assert sv.status("good")["pid"] == good         # adopted: not our child, watched by pidfd
+    for name in ("e", "t", "g"):
+        st = sv.status(name)
+        assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None), name
+        assert "state file unreadable after a restart of svinit" in st["reason"]
+    err = sv.stderr()
+    for name, why in (("e", "empty or torn state file"), ("t", "empty or torn state file"),
+                      ("g", "not an svinit state file")):
+        assert ("svinit: pid dir: %s/services/%s: %s: not adopted nor signalled; taken as failed, "
+                "not started again automatically (ctl start %s)" % (sv.piddir, name, why, name)) in err
+    assert not os.path.exists(os.path.join(sv.piddir, "services", ".g.123.tmp"))
+    assert alive(good)
+    assert sv.call("start", name="e")["ok"] and sv.status("e")["state"] == "started"
+    # The adopted process is stopped like any other; its exit is seen through the pidfd.
+    assert sv.call("stop", name="good")["ok"]
+    assert sv.status("good")["state"] == "stopped"
+    assert not alive(good)
+
+
+def test_an_adopted_process_that_dies_is_restarted(svinit, sleeper, tmp_path):
+    pid = sleeper()
+    files = {"services/a": record("a", pid, starttime(pid), active=1)}
+    sv = svinit({"a": SLEEP + "restart-delay = 0.05\n"}, args=["a"], wrapper=with_piddir(tmp_path, files))
+    assert sv.status("a")["pid"] == pid
+    os.kill(pid, signal.SIGKILL)
+    st = sv.wait_for(lambda: (lambda s: s["pid"] not in (None, pid) and s)(sv.status("a")),
+                     what="a restarted")
+    assert st["restarts"] == 1
+    assert "svinit: a: exit status unknown; restarting" in sv.stderr()
+
+
+def test_state_of_an_earlier_boot_is_discarded(svinit, sleeper, tmp_path):
+    other = sleeper()
+    stale = "00000000-0000-0000-0000-000000000000"
+    files = {"svinit": self_record(stale),
+             "services/a": record("a", other, starttime(other), boot_id=stale, active=1),
+             "services/gone": record("gone", other, starttime(other), boot_id=stale)}
+    sv = svinit({"a": SLEEP}, args=["a"], wrapper=with_piddir(tmp_path, files))
+    pid = sv.wait_for(lambda: sv.status("a")["pid"])
+    assert pid != other and alive(other)
+    err = sv.stderr()
+    assert "svinit: pid dir %s: state of an earlier boot (2 service files): discarded" % sv.piddir in err
+    assert "restarted" not in err
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["a"]
+    assert sv.shutdown() == 0
+    assert alive(other)
+
+
+def test_a_file_for_a_service_that_is_gone_is_left_alone(svinit, sleeper, tmp_path):
+    other = sleeper()
+    files = {"services/a": record("a", None, None, active=1, type="internal"),
+             "services/old": record("old", other, starttime(other))}
+    sv = svinit({"a": "type = internal\n"}, wrapper=with_piddir(tmp_path, files))
+    sv.wait_state("a", "started")
+    assert ("svinit: old: no such service now (removed, or its description has errors): its "
+            "recorded process pid %d is left alone" % other) in sv.stderr()
+    assert alive(other)
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["a"]
+
+
+# The parent of svinit here: it first starts processes as a killed svinit would have left
+# them (its children, each in a session of its own, SVINIT_SERVICE=NAME), then runs svinit.
+PARENT = """
+import os, subprocess, sys
+pids = []
+for name in sys.argv[2].split(","):
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os.execve("/bin/sleep", ["/bin/sleep", "1000"], dict(os.environ, SVINIT_SERVICE=name))
+    pids.append(str(pid))
+with open(sys.argv[1], "w") as f:
+    f.write(" ".join(pids))
+sys.exit(subprocess.call(sys.argv[3:]))
+"""
+
+
+def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit, sleeper, tmp_path):
+    import sys
+    b = sleeper()
+    dead = subprocess.Popen(["/bin/true"])
+    dead.wait()
+    files = {"services/boot": record("boot", type="internal", active=1, holds="a b c"),
+             # a crashed and was relaunched; the svinit was killed before it recorded that
+             "services/a": record("a", dead.pid, 12345),
+             "services/b": record("b", b, starttime(b))}
+    pids_file = str(tmp_path / "strays")
+    parent = [sys.executable, "-c", PARENT, pids_file, "a,b,c"]
+    try:
+        sv = svinit({"boot": "type = internal\ndepends-on: a\ndepends-on: b\ndepends-on: c\n",
+                     "a": SLEEP, "b": SLEEP, "c": SLEEP},
+                    wrapper=parent + with_piddir(tmp_path, files))
+        sv.wait_state("boot", "started")
+        sa, sb, sc = (int(p) for p in open(pids_file).read().split())
+        assert (sv.status("a")["pid"], sv.status("a")["restarts"]) == (sa, 1)
+        assert (sv.status("b")["pid"], sv.status("c")["pid"]) == (b, sc)
+        err = sv.stderr()
+        for name, pid in (("a", sa), ("c", sc)):
+            assert ("svinit: %s: pid %d was started by the svinit before, which died before "
+                    "recording it: adopted" % (name, pid)) in err
+        assert ("svinit: b: pid %d (SVINIT_SERVICE=b, not recorded) is not taken as its process: "
+                "left alone" % sb) in err
+        assert "svinit: a: started (pid %d)" % sa in err and "while svinit was away\n" not in err.replace(
+            "0 exited while svinit was away\n", "")
+        assert sv.shutdown() == 0
+        assert not alive(sa) and not alive(sc) and not alive(b) and alive(sb)
+    finally:
+        for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
