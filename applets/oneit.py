@@ -30,7 +30,10 @@ reboot. When the child exits and is not relaunched oneit reboots, or powers
 off with -p. Either way it sends SIGTERM and SIGCONT to every process, waits
 up to 2 seconds while reaping, sends SIGKILL, syncs and calls reboot(2). If
 that fails (no CAP_SYS_BOOT, as in a container: use -C there), oneit exits
-with the child's exit code.
+with the child's exit code. When the child is the service manager (svinit,
+as with no COMMAND), such a signal goes to it first (USR1, USR2 or TERM): it stops the
+services in order and signals back, and oneit then does the rest (also when
+it exits, or after 90 seconds).
 
 Container mode (PID not 1, or -C), as tini: the child keeps oneit's stdin,
 stdout and stderr unless -c is given, and runs in its own session. When not
@@ -85,6 +88,8 @@ FORWARD = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
 STOP = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGQUIT)
 PID1_ACTIONS = {_signal.SIGUSR1: "halt", _signal.SIGUSR2: "poweroff",
                 _signal.SIGTERM: "reboot", _signal.SIGINT: "reboot"}
+ACTION_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
+ASK_WAIT = 90.0         # how long the service manager may take to stop everything
 
 
 def raw_args(invoked):
@@ -114,6 +119,9 @@ def main(ctx):
         console = default_console()
     init = Oneit(argv, console, o.c is not None, fmt, period or 0, relaunch, o.p, container, o.g,
                  label[0])
+    # The service manager stops the services in order before the machine goes down.
+    names = [os.path.basename(a) for a in argv[:2]]
+    init.ask_child = names[:1] == ["svinit"] or (names[0].startswith("toybox") and names[1:] == ["svinit"])
     if container:
         return init.run()
     while True:    # PID 1 must not exit: the kernel panics when it does
@@ -183,6 +191,8 @@ class Oneit:
         self.signals = []
         self.stopping = 0         # container mode: the forwarded signal that ends relaunching
         self.how = None           # PID 1 shutdown: halt, poweroff, reboot
+        self.ask_child = False    # pass a shutdown signal to the child (svinit) first
+        self.asked = None         # until when the child may take to stop its services
         self.phase = None         # PID 1 shutdown: "term", then "kill"
         self.phase_end = 0.0
         self.no_children = False
@@ -280,7 +290,7 @@ class Oneit:
         self.timers()
 
     def timeout(self):
-        times = [t for t in (self.launch_at, self.deadline) if t is not None]
+        times = [t for t in (self.launch_at, self.deadline, self.asked) if t is not None]
         if self.phase:
             if self.no_children:
                 return 0
@@ -295,8 +305,23 @@ class Oneit:
         for sig in sigs:
             if self.container:
                 self.forward(sig)
+            elif self.ask_child and self.child and self.asked is None and not self.phase:
+                self.ask(PID1_ACTIONS[sig])
             else:
                 self.shutdown(PID1_ACTIONS[sig])
+
+    def ask(self, how):
+        """A halt/poweroff/reboot signal that did not come from svinit (busybox's
+        `poweroff`, `kill -USR2 1`, ctrl-alt-del): svinit stops the services in order
+        first, then signals back; the second signal, svinit's exit, or ASK_WAIT seconds
+        going by, leads to the last step."""
+        self.how = how
+        self.asked = monotonic() + ASK_WAIT
+        lib.warn("%s: asking %s (pid %d) to stop the services first" % (how, self.label, self.child))
+        try:
+            syscalls.kill(self.child, ACTION_SIGNALS[how])
+        except ProcessLookupError:
+            self.shutdown(how)
 
     def reap(self):
         while True:
@@ -321,6 +346,9 @@ class Oneit:
             syscalls.kill(self.child, SIGKILL)
         if self.launch_at is not None and now >= self.launch_at:
             self.launch()
+        if self.asked is not None and now >= self.asked and not self.phase:
+            lib.warn("%s did not finish stopping within %gs" % (self.label, ASK_WAIT))
+            self.shutdown(self.how)
         if self.phase == "term" and (self.no_children or now >= self.phase_end):
             if not self.no_children:
                 lib.warn("sending SIGKILL to all processes")
@@ -425,7 +453,9 @@ class Oneit:
             lib.warn(failure)
         if self.phase:
             return
-        if self.container and self.stopping:
+        if self.asked is not None:
+            self.shutdown(self.how)     # it stopped the services and went away
+        elif self.container and self.stopping:
             self.exit_code = self.code
         elif self.relaunch:
             self.schedule_launch()

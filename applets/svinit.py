@@ -31,7 +31,8 @@ SVINIT_SERVICE=NAME in its environment.
 
 Signals: SIGTERM, SIGINT: stop every service in reverse dependency order and
 exit 0 (SIGINT runs the inittab's ctrlaltdel entries instead, if there are
-any). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request. SIGHUP:
+any); under oneit, SIGTERM is a reboot request (oneit passes PID 1's
+signals on). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request. SIGHUP:
 re-create the control socket and the pid dir (after a mount over /run).
 
 Shutdown (`ctl shutdown`, `halt`, `poweroff`, `reboot`): stop every service in

@@ -173,3 +173,25 @@ def test_init_as_pid1_runs_svinit_with_the_kernel_words(pid1, tmp_path):
                    "ONEIT_REPORT_FORMAT=pid-status"]
     assert fds == [3, 4]
     assert pid1.log()[-1] == "reboot poweroff"
+
+
+def test_a_shutdown_signal_goes_through_svinit_first(pid1, bindir, tmp_path):
+    """`kill -USR2 1` (or busybox's poweroff) with svinit as the child: svinit stops the
+    services in order first, then signals back, and only then does oneit end it all."""
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "boot").write_text("type = internal\ndepends-on: a\n")
+    (svc / "a").write_text(
+        "type = process\n"
+        "command = /bin/sh -c \"trap 'echo stopped >> %s/a.log; exit 0' TERM; "
+        "while :; do sleep 0.1; done\"\n" % tmp_path)
+    o = pid1("-r", "-3", "-S", "-c", "/dev/null", os.path.join(bindir, "svinit"),
+             "-d", svc, "-p", tmp_path / "pids", "-s", tmp_path / "sock")
+    wait_for(lambda: os.path.exists(tmp_path / "pids" / "services" / "a"), what="a started")
+    os.kill(init_pid(o), signal.SIGUSR2)
+    assert o.wait() == -signal.SIGINT        # power off: the namespace's init died
+    assert (tmp_path / "a.log").read_text() == "stopped\n"
+    log = pid1.log()
+    # svinit signalled back before oneit's last step began.
+    assert log.index("signal_init %d" % signal.SIGUSR2) < log.index("kill -1 15")
+    assert log[-1] == "reboot poweroff"

@@ -167,3 +167,19 @@ def test_a_shutdown_goes_on_after_a_restart(supervised):
     assert "svinit (pid %d) killed by signal 9" % old in err
     assert sv.read("slow.stopped") == "stopped\n"
     assert not any(alive(p) for p in pids)
+
+
+def test_a_failure_and_its_reason_survive_the_restart(supervised):
+    sv = supervised({
+        "boot": "type = internal\ndepends-on: a\nwaits-for: bad\n",
+        "a": sh("exec /bin/sleep 1000"),
+        "bad": sh("exit 3") + "restart = no\n",
+    })
+    sv.wait_state("boot", "started")
+    sv.wait_for(lambda: sv.status("bad")["failed"], what="bad failed")
+    before = sv.status("bad")
+    assert before["reason"] and before["exit_status"] == "exited 3"
+    sv.kill_svinit()
+    after = sv.status("bad")
+    for key in ("state", "failed", "reason", "exit_status", "exit_code"):
+        assert after[key] == before[key], key

@@ -577,7 +577,8 @@ class Service:
         restarted svinit derives from their files (so a boot writes each service's file
         once, when it has a process)."""
         if self.state == STOPPED and self.target == STOPPED and not self.explicit \
-                and self.required == 0 and not any(d.holding for d in self.deps):
+                and self.required == 0 and not any(d.holding for d in self.deps) \
+                and not self.failed:
             return None
         if self.state in (STARTING, STOPPED) and self.target == STARTED and not self.explicit \
                 and self.required > 0 and self.pid is None and not self.pinned() \
@@ -591,9 +592,11 @@ class Service:
 
     def state_fields(self):
         holds = " ".join(d.to.name for d in self.deps if d.holding)
+        failed = self.failed
         return [("name", self.name), ("type", self.desc.type), ("state", self.state),
                 ("target", self.target), ("active", self.explicit), ("holds", holds or None),
-                ("since", self.since)]
+                ("since", self.since), ("failed", 1 if failed else None),
+                ("reason", self.reason if failed else None)]
 
     def restore(self, rec):
         """Take the recorded fields back (no transition, no side effect)."""
@@ -604,6 +607,10 @@ class Service:
             target = STARTED if self.state in (STARTING, STARTED) else STOPPED
         self._target = target
         self._explicit = rec.get("active") == "1"
+        if self.state == STOPPED and rec.get("failed") == "1":
+            # `ctl status` after a restart still says it failed, and why.
+            self.stop_reason = FAILED
+            self.reason = rec.get("reason")
         try:
             self.since = float(rec.get("since"))
         except (TypeError, ValueError):

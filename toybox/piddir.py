@@ -197,11 +197,20 @@ class PidDir:
         self._remove(os.path.join(self.services, name))
 
     def _write(self, path, text):
-        try:
-            fs.write_atomic(path, text, sync_dir=False)
-            self.dirty = True
-        except OSError as e:
-            self._failed("%s: %s" % (path, e.strerror))
+        for again in (True, False):
+            try:
+                fs.write_atomic(path, text, sync_dir=False)
+                self.dirty = True
+                return
+            except FileNotFoundError as e:
+                # A file system mounted over the directory (a tmpfs on /run at boot)
+                # hid it: make it again, once.
+                if not (again and self.prepare()):
+                    self._failed("%s: %s" % (path, e.strerror))
+                    return
+            except OSError as e:
+                self._failed("%s: %s" % (path, e.strerror))
+                return
 
     def _remove(self, path):
         try:
@@ -218,6 +227,8 @@ class PidDir:
         for d in (self.services, self.path):
             try:
                 fs.fsync_dir(d)
+            except FileNotFoundError:
+                self.prepare()      # hidden by a mount: the next writes fill it again
             except OSError as e:
                 self._failed("%s: %s" % (d, e.strerror))
 

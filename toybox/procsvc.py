@@ -81,10 +81,13 @@ class ProcessService(Service):
 
     def state_fields(self):
         has = self.pid is not None
+        if has and self.proc_start is None:
+            # Launched before /proc was mounted (early boot): read it now that it may be.
+            self.proc_start = proc.starttime(self.pid)
         return super().state_fields() + [
             ("pid", self.pid), ("starttime", self.proc_start if has else None),
             ("started_at", self.started_at if has else None), ("restarts", self.restarts),
-            ("output", self.output_id if has else None)]
+            ("output", self.output_id if has else None), ("exit_status", self.exit_status)]
 
     # -- after a restart of svinit ---------------------------------------------------
 
@@ -96,6 +99,8 @@ class ProcessService(Service):
         self.proc_start = _number(rec.get("starttime"), int)
         self.started_at = _number(rec.get("started_at"), float)
         self.output_id = rec.get("output")
+        self.exit_status = _number(rec.get("exit_status"), int)
+        self.exited = self.exit_status is not None
 
     def reattach(self):
         if self.pid is None:

@@ -625,6 +625,8 @@ class Daemon:
                 self.write_self()       # a svinit killed half-way through goes on with it
         if self.sset.shutting_down:
             return
+        # Whoever holds the console is about to be stopped: show the shutdown as it goes.
+        self.logger.hold(False)
         self.log("%s: stopping all services" % ("shutdown (%s)" % how if how != "exit" else "exit"))
         self.shutdown_phase = 1
         self.sset.stop_all()
@@ -658,6 +660,9 @@ class Daemon:
         self.log("all services stopped")
         self.exit_code = 0
         if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None:
+            # oneit's SIGTERM to every process follows at once: the console gets the
+            # shutdown's messages first.
+            self.logger.drain()
             try:
                 syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
                 self.log("asked oneit (pid %d) to %s" % (self.oneit_pid, how))
@@ -674,8 +679,10 @@ class Daemon:
         for sig in data:
             if sig == _signal.SIGCHLD:
                 self.reap()
-            elif sig in (_signal.SIGTERM,):
-                self.request_shutdown("exit")
+            elif sig == _signal.SIGTERM:
+                # Under oneit, TERM is PID 1's reboot signal passed on (a user's
+                # `kill 1`, busybox's reboot): reboot once the services are stopped.
+                self.request_shutdown("reboot" if self.oneit_pid is not None else "exit")
             elif sig == _signal.SIGINT:
                 if not self.ctrlaltdel():
                     self.request_shutdown("exit")
@@ -1056,15 +1063,27 @@ class Daemon:
 
     # -- set-up and the loop -------------------------------------------------
 
+    def rewrite_piddir(self):
+        """Write every state file again (a new file system over the pid dir, a boot id learnt)."""
+        self.write_self()
+        self.on_disk.clear()
+        for svc in self.sset.services.values():
+            self.sset.changed(svc)
+        self.persist()
+
+    def learn_boot_id(self):
+        # Early in a boot /proc is not mounted yet and the boot id can't be read: the
+        # files written until then carry none, and a restarted svinit, which can read
+        # it, would take them for an earlier boot's. Once it can be read, write them again.
+        self.boot_id = proc.boot_id()
+        if self.boot_id and self.piddir is not None:
+            self.rewrite_piddir()
+
     def reopen(self):
         from toybox.ctlserver import ServerError
         if self.piddir is not None:
             self.piddir.prepare()
-            self.write_self()
-            self.on_disk.clear()
-            for svc in self.sset.services.values():
-                self.sset.changed(svc)
-            self.persist()
+            self.rewrite_piddir()
         try:
             if self.server is None:
                 self.open_server()
@@ -1113,6 +1132,9 @@ class Daemon:
             oneit = None
         if oneit is not None and oneit == os.getppid():
             self.oneit_pid = oneit
+        elif oneit is None and syscalls.process_is_ours(os.getppid()):
+            # toybox's own oneit sets no ONEIT_PID; it takes the same shutdown signals.
+            self.oneit_pid = os.getppid()
         fmt = env.get(oneitwire.ENV_FORMAT)
         if fmt is None and self.cfg.toybox_reports:
             fmt = oneitwire.FORMAT_PID
@@ -1226,6 +1248,8 @@ class Daemon:
                 self.server.tick()
             self.sset.process_queues()
             self.check_idle()
+            if not self.boot_id:
+                self.learn_boot_id()
             self.persist()
             self.piddir.flush()
 

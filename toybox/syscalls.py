@@ -101,15 +101,21 @@ def pid1_is_ours():
 
 
 def process_is_ours(pid):
-    """True when process `pid` runs this suite's oneit (see pid1_is_ours)."""
+    """True when process `pid` runs this suite's oneit (see pid1_is_ours), or toybox's own
+    `oneit`, which takes the same signals (USR1 halt, USR2 power off, TERM reboot)."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             words = [w.decode("utf-8", "replace") for w in f.read().split(b"\0") if w]
     except OSError:
         return False
-    if not words or not os.path.basename(words[0]).startswith("python"):
+    if not words:
         return False
-    return any(os.path.basename(w) in ("oneit", "init", "toybox", "linuxrc") for w in words[1:])
+    names = [os.path.basename(w) for w in words]
+    if names[0] == "oneit" or (names[0].startswith("toybox") and names[1:2] == ["oneit"]):
+        return True
+    if not names[0].startswith("python"):
+        return False
+    return any(n in ("oneit", "init", "toybox", "linuxrc") for n in names[1:])
 
 
 def signal_parent_oneit(sig, oneit_pid):
