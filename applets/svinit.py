@@ -40,10 +40,6 @@ reverse dependency order, run the inittab's shutdown entries, then ask the
 parent oneit to halt (SIGUSR1), power off (SIGUSR2) or reboot (SIGTERM); with
 no oneit for a parent, exit 0.
 """
-import os
-
-from toybox import protocol
-
 OPTIONS = "d(services-dir): p(pid-dir): s(socket): (inittab): (no-kmsg) 3"
 
 DEFAULT_SERVICES_DIR = "/etc/svinit.d"
@@ -54,6 +50,9 @@ FD_LIMIT = 65536
 
 
 def main(ctx):
+    # Imported here, not at the top: `svinit --help` needs none of it.
+    import os
+    from toybox import protocol
     from toybox.svinitd import Daemon, Config
     from toybox.syscalls import drop_controlling_tty
     # oneit hands its child the console as controlling terminal (so a shell child has job

@@ -22,10 +22,11 @@ def run(quick):
             "ctl --help": [os.path.join(bindir, "ctl"), "--help"],
             "svinit --help": [os.path.join(bindir, "svinit"), "--help"],
         }
-        t = interleaved(commands, rounds)
+        t = interleaved(commands, rounds, cpu=True)
     floor = t["python3 -S -c pass"]
     rows = [row("start-up: python3 -c pass (site)", t["python3 -c pass"], "python3 -S -c pass", floor, None,
                 note="for scale: what site costs")]
     for label in ("oneit --help", "ctl --help", "svinit --help"):
-        rows.append(row("start-up: " + label, t[label], "python3 -S -c pass", floor, 1.3))
+        rows.append(row("start-up: " + label, t[label], "python3 -S -c pass", floor, 1.3,
+                        note="CPU time, user + system"))
     return rows

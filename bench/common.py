@@ -9,16 +9,20 @@ sys.path.insert(0, REPO)
 OUTDIR = os.path.join(REPO, "bench", "results")     # run.py --out changes it
 
 
-def spawn_wait(argv, env=None):
-    """Run argv to completion with stdout/stderr on /dev/null; return wall seconds."""
+def spawn_wait(argv, env=None, cpu=False):
+    """Run argv to completion with stdout/stderr on /dev/null; return wall seconds, or
+    with cpu=True the CPU seconds (user + system) it used: on a loaded machine that is
+    its cost, without the time it waited for a CPU."""
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         t0 = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, env if env is not None else os.environ,
                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1),
                                            (os.POSIX_SPAWN_DUP2, devnull, 2)])
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         elapsed = time.perf_counter() - t0
+        if cpu:
+            elapsed = usage.ru_utime + usage.ru_stime
     finally:
         os.close(devnull)
     if os.waitstatus_to_exitcode(status) != 0:
@@ -26,16 +30,16 @@ def spawn_wait(argv, env=None):
     return elapsed
 
 
-def interleaved(commands, rounds, env=None):
+def interleaved(commands, rounds, env=None, cpu=False):
     """Time each command `rounds` times, round-robin so load changes hit all alike.
 
-    Returns {label: median seconds}."""
+    Returns {label: median seconds} (CPU seconds with cpu=True)."""
     samples = {label: [] for label in commands}
     for label, argv in commands.items():   # warm the page cache and .pyc files
         spawn_wait(argv, env)
     for _ in range(rounds):
         for label, argv in commands.items():
-            samples[label].append(spawn_wait(argv, env))
+            samples[label].append(spawn_wait(argv, env, cpu))
     return {label: statistics.median(v) for label, v in samples.items()}
 
 
@@ -68,6 +72,13 @@ def error(case, why, peer_name=None):
 
 
 def make_bindir(path):
+    """Applet links to the checkout, its modules byte-compiled first, as an installed
+    package or the image has them: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
+    every run would otherwise compile the sources again and the start-up figures would
+    measure the compiler."""
+    import compileall
+    for package in ("toybox", "applets"):
+        compileall.compile_dir(os.path.join(REPO, package), quiet=1)
     sys.path.insert(0, os.path.join(REPO, "tests"))
     from bindir import make_bindir as make
     return make(path)

@@ -438,7 +438,7 @@ def test_beating_child_lives_and_a_stopped_one_is_replaced(oneit, kid):
 
 
 def test_report_queue_is_bounded_and_keeps_order(capsys):
-    from applets import oneit as applet
+    from toybox import oneitd as applet
     from toybox import oneitwire
     init = applet.Oneit(["child"], None, False, oneitwire.FORMAT_PID, 0, 0, 0, True, 0, "child")
     init.rep_r, init.rep_w = os.pipe()

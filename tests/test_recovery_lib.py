@@ -22,7 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST_ONEIT = """#!%s -S
 import sys
 sys.path.insert(0, %r)
-import applets.oneit as oneit
+import toybox.oneitd as oneit
 oneit.FIRST_PAUSE = 0.02
 oneit.MAX_PAUSE = 0.05
 from toybox.main import main
