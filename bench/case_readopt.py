@@ -15,7 +15,7 @@ import time
 
 from bench import procs
 from bench.common import error, make_bindir
-from bench.managers import BASE, dinit_services
+from bench.managers import BASE, dinit_services, pid_dir
 
 GOAL = 1.0
 
@@ -45,7 +45,7 @@ def run(quick):
         sock = os.path.join(tmp, "svinit.sock")
         ctl = [os.path.join(bindir, "ctl"), "-s", sock]
         argv = [os.path.join(bindir, "oneit"), "-r", "-3", "-S", os.path.join(bindir, "svinit"),
-                "-d", svc, "-p", os.path.join(tmp, "pids"), "-s", sock, "boot"]
+                "-d", svc, "-p", pid_dir(tmp), "-s", sock, "boot"]
         oneit = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         try:
