@@ -1,6 +1,7 @@
 """svinit: dependencies, activation, shutdown order, bad input, messages, the pid dir."""
 import os
 import signal
+import time
 
 import pytest
 
@@ -391,3 +392,50 @@ def test_console_output_and_starts_rwfs(svinit):
     assert sv.status("boot")["state"] == "started"
     assert "hello-console\n" in sv.stderr()
     assert sv.call("log", name="talk")["lines"] == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="run-as another user needs root")
+def test_run_as_another_user(svinit):
+    import pwd
+    import shutil
+    import tempfile
+    nobody = pwd.getpwnam("nobody")
+    out = tempfile.mkdtemp(prefix="runas")      # pytest's tmp dirs are closed to others
+    os.chmod(out, 0o777)
+    try:
+        sv = svinit({"boot": "type = internal\ndepends-on: who\n",
+                     "who": "type = scripted\nrun-as = nobody\nworking-dir = /\n"
+                            "command = /bin/sh -c \"id -u > %s/uid; id -g >> %s/uid\"\n" % (out, out)})
+        sv.wait_state("boot", "started")
+        # Written by the service itself: it ran with nobody's uid and primary group.
+        with open(os.path.join(out, "uid")) as f:
+            assert f.read().split() == [str(nobody.pw_uid), str(nobody.pw_gid)]
+        assert os.stat(os.path.join(out, "uid")).st_uid == nobody.pw_uid
+    finally:
+        shutil.rmtree(out)
+
+
+def test_askfirst_prompts_on_its_tty_and_waits_for_enter(svinit, tmp_path):
+    import pty
+    import select
+    master, slave = pty.openpty()
+    tty = os.ttyname(slave)
+    os.close(slave)
+    try:
+        inittab = tmp_path / "inittab"
+        inittab.write_text("%s::askfirst:/bin/sh -c 'echo asked > %s/ran; exec sleep 1000'\n"
+                           % (tty[len("/dev/"):], tmp_path))
+        sv = svinit({}, args=["--inittab", str(inittab), "inittab"])
+        seen = b""
+        deadline = time.time() + 20
+        while b"Please press Enter to activate this console." not in seen and time.time() < deadline:
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 1024)
+        assert b"Please press Enter to activate this console." in seen
+        time.sleep(0.5)
+        assert not (tmp_path / "ran").exists()      # it waits for Enter
+        os.write(master, b"\n")
+        sv.wait_for(lambda: (tmp_path / "ran").exists(), what="the askfirst command")
+        assert (tmp_path / "ran").read_text() == "asked\n"
+    finally:
+        os.close(master)
