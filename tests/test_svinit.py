@@ -420,7 +420,8 @@ def test_askfirst_prompts_on_its_tty_and_waits_for_enter(svinit, tmp_path):
     import select
     master, slave = pty.openpty()
     tty = os.ttyname(slave)
-    os.close(slave)
+    # The slave stays open here too: with no process holding it (before svinit's child
+    # opens it), reading the master fails with EIO.
     try:
         inittab = tmp_path / "inittab"
         inittab.write_text("%s::askfirst:/bin/sh -c 'echo asked > %s/ran; exec sleep 1000'\n"
@@ -439,3 +440,4 @@ def test_askfirst_prompts_on_its_tty_and_waits_for_enter(svinit, tmp_path):
         assert (tmp_path / "ran").read_text() == "asked\n"
     finally:
         os.close(master)
+        os.close(slave)

@@ -548,7 +548,8 @@ class Service:
                 self.explicit = False
                 self.release(False)
         if not self.start_failed:
-            self.host.log(self.stopped_message(), error=self.failed)
+            if not (will_restart and self.in_auto_restart):   # "...; restarting" said it
+                self.host.log(self.stopped_message(), error=self.failed)
             self.maybe_chain(will_restart)
         self.notify(EV_STOPPED)
 
