@@ -68,10 +68,12 @@ def test_every_row_has_a_ratio_or_says_why_not(quick_run):
 def test_every_case_is_in_the_table(quick_run):
     _, out = quick_run
     with open(out / "results.json") as f:
-        cases = " ".join(r["case"] for r in json.load(f)["rows"])
+        rows = json.load(f)["rows"]
+    cases = " ".join(r["case"] for r in rows)
+    errors = ["%s: %s" % (r["case"], r["note"]) for r in rows if (r["note"] or "").startswith("error")]
     for word in ("start-up", "orphans", "start 50 services", "supervision tree", "stop 50 services",
                  "status query", "restart after a crash", "re-adopted"):
-        assert word in cases, (word, cases)
+        assert word in cases, (word, errors)
 
 
 def test_service_peers_each_have_rows(quick_run):
