@@ -81,7 +81,17 @@ def pid_dir(tmp):
     return os.path.join(tmp, "svinit-pids")
 
 
-class Svinit:
+class CtlManager:
+    """A manager driven by its control program, `self.ctl` (ctl, dinitctl)."""
+
+    def status_argv(self, i):
+        return self.ctl + ["status", "s%d" % i]
+
+    def stop(self, proc):
+        subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
+
+
+class Svinit(CtlManager):
     name = "svinit"
     depth = 1
     note = ""
@@ -98,14 +108,8 @@ class Svinit:
     def launch(self):
         return popen([self.svinit, "-d", self.svc, "-p", self.piddir, "-s", self.sock, "boot"], self.log)
 
-    def status_argv(self, i):
-        return self.ctl + ["status", "s%d" % i]
 
-    def stop(self, proc):
-        subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
-
-
-class Dinit:
+class Dinit(CtlManager):
     name = "Dinit"
     depth = 1
     note = ""
@@ -119,12 +123,6 @@ class Dinit:
 
     def launch(self):
         return popen([self.dinit, "-u", "-q", "-d", self.svc, "-p", self.sock, "boot"], self.log)
-
-    def status_argv(self, i):
-        return self.ctl + ["status", "s%d" % i]
-
-    def stop(self, proc):
-        subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
 
 
 class Runit:

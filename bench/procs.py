@@ -9,7 +9,7 @@ import os
 import signal
 import time
 
-from toybox import syscalls
+from toybox import proc, syscalls
 
 
 def children(pid):
@@ -28,18 +28,8 @@ def cmdline(pid):
         return b""
 
 
-def state(pid):
-    """The one-letter state of pid, or None when it does not exist."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            text = f.read()
-    except OSError:
-        return None
-    return text[text.rfind(")") + 2]
-
-
 def gone(pid):
-    return state(pid) in (None, "Z", "X")
+    return not proc.alive(pid)
 
 
 def descendants(pid):
@@ -149,7 +139,8 @@ def reap_zombies(keep=()):
     children a subprocess.Popen object will wait for itself."""
     me = os.getpid()
     for pid in children(me):
-        if pid not in keep and state(pid) == "Z":
+        st = proc.stat(pid)
+        if pid not in keep and st is not None and st.state == "Z":
             try:
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
