@@ -361,7 +361,7 @@ class Service:
             self.reason = "dependency %s failed" % self.failed_dep
         if self.reason is None:
             self.reason = "failed to start"
-        self.host.log("%s: failed: %s" % (self.name, self.reason), error=True)
+        self.host.log("%s: failed: %s" % (self.name, self.reason))
         self.notify(EV_FAILEDSTART)
         if immediate_stop:
             self.stopped()
@@ -549,7 +549,7 @@ class Service:
                 self.release(False)
         if not self.start_failed:
             if not (will_restart and self.in_auto_restart):   # "...; restarting" said it
-                self.host.log(self.stopped_message(), error=self.failed)
+                self.host.log(self.stopped_message())
             self.maybe_chain(will_restart)
         self.notify(EV_STOPPED)
 
@@ -692,7 +692,7 @@ class Service:
 class ServiceSet:
     """Every loaded service, the two queues, the console queue.
 
-    host provides: log(msg, error=False), console_taken(svc, hold), console_free(),
+    host provides: log(msg), console_taken(svc, hold), console_free(),
     rootfs_rw(svc), chain(svc, name), and what procsvc.py needs."""
 
     def __init__(self, host):

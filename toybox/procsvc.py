@@ -1,7 +1,7 @@
 """Services with a process: process, bgprocess, scripted (the state machine is engine.py).
 
 What the host provides to these classes (applets/svinit.py implements it):
-  log(msg, error=False)
+  log(msg)
   now()                            monotonic seconds
   timer(delay, fn) -> handle       handle.cancel()
   launch(svc, argv, ready=False, console=False) -> (pid, status_fd, ready_fd)
@@ -162,8 +162,8 @@ class ProcessService(Service):
         self.sset.process_queues()
 
     def start_timed_out(self):
-        self.host.log("%s: start timed out after %gs; stopping it" % (self.name, self.desc.start_timeout),
-                      error=True)
+        self.host.log("%s: start timed out after %gs; stopping it"
+                      % (self.name, self.desc.start_timeout))
         self.stop_reason = TIMEDOUT
         self.reason = "start timed out after %gs" % self.desc.start_timeout
         self.kill_pg(self.desc.term_signal)
@@ -175,7 +175,7 @@ class ProcessService(Service):
         for pid in (self.pid, self.stop_pid):
             if pid is not None:
                 self.host.log("%s: stop timed out after %gs; sending SIGKILL"
-                              % (self.name, self.desc.stop_timeout), error=True)
+                              % (self.name, self.desc.stop_timeout))
                 self.host.kill(pid, SIGKILL, "signal-process-only" not in self.desc.options)
 
     def kill_pg(self, sig):
@@ -259,7 +259,7 @@ class ProcessService(Service):
             self.set_state(STOPPING)
             self.failed_to_start()
         else:
-            self.host.log("%s: %s" % (self.name, self.reason), error=True)
+            self.host.log("%s: %s" % (self.name, self.reason))
             self.smooth = False
             self.stop_reason = TERMINATED
             self.unrecoverable_stop()
@@ -420,7 +420,7 @@ class ProcessService(Service):
     def do_restart(self):
         self.restarts += 1
         if not self.start_ps_process():
-            self.host.log("%s: %s" % (self.name, self.reason), error=True)
+            self.host.log("%s: %s" % (self.name, self.reason))
             if self.state == STARTING:
                 self.failed_to_start()
             else:
@@ -466,7 +466,7 @@ class ProcessService(Service):
             pid, status_fd, _ = self.host.launch(self, self.desc.stop_command,
                                                  console=self.on_console())
         except SpawnError as e:
-            self.host.log("%s: stop-command: %s" % (self.name, e), error=True)
+            self.host.log("%s: stop-command: %s" % (self.name, e))
             return False
         if status_fd is not None:
             self.host.watch_exec(status_fd, lambda: self.stop_exec_status(status_fd))
@@ -477,12 +477,12 @@ class ProcessService(Service):
     def stop_exec_status(self, fd):
         err = read_status(fd)
         if err is not None:
-            self.host.log("%s: stop-command: %s" % (self.name, err), error=True)
+            self.host.log("%s: stop-command: %s" % (self.name, err))
 
     def stop_command_exited(self, status):
         self.stop_pid = None
         if status is not None and status != 0:
-            self.host.log("%s: stop-command %s" % (self.name, describe(status)), error=True)
+            self.host.log("%s: stop-command %s" % (self.name, describe(status)))
             self.kill_pg(self.desc.term_signal)
         if self.state == STOPPING and self.pid is None and not self.waiting_for_deps:
             self.stopped()
@@ -638,7 +638,7 @@ class ScriptedService(ProcessService):
         if self.running_stop:
             self.running_stop = False
             if not (status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-                self.host.log("%s: stop command %s" % (self.name, describe(status)), error=True)
+                self.host.log("%s: stop command %s" % (self.name, describe(status)))
             if self.state == STOPPING:
                 self.stopped()
             return
@@ -678,7 +678,7 @@ class ScriptedService(ProcessService):
             pid, status_fd, _ = self.host.launch(self, self.desc.stop_command,
                                                  console=self.on_console())
         except SpawnError as e:
-            self.host.log("%s: stop command: %s" % (self.name, e), error=True)
+            self.host.log("%s: stop command: %s" % (self.name, e))
             self.stopped()
             return
         self.running_stop = True
@@ -696,7 +696,7 @@ class ScriptedService(ProcessService):
         self.reason = str(err)
         if self.running_stop:
             self.running_stop = False
-            self.host.log("%s: stop command: %s" % (self.name, err), error=True)
+            self.host.log("%s: stop command: %s" % (self.name, err))
             self.stopped()
             return
         self.stop_reason = EXECFAILED

@@ -117,7 +117,7 @@ class Logger:
         except OSError:
             self.kmsg = None
 
-    def log(self, msg, error=False):
+    def log(self, msg):
         line = ("%s: %s\n" % (lib.NAME, msg)).encode("utf-8", "replace")
         if self.kmsg is not None:
             try:
@@ -205,8 +205,8 @@ class Daemon:
 
     # -- the host interface of engine.py / procsvc.py --------------------------
 
-    def log(self, msg, error=False):
-        self.logger.log(msg, error)
+    def log(self, msg):
+        self.logger.log(msg)
 
     @staticmethod
     def now():
@@ -348,7 +348,7 @@ class Daemon:
             pass
         except PermissionError as e:
             self.log("can't signal %s %d: %s" % ("process group" if group else "process", pid,
-                                                  lib.strerror(e)), error=True)
+                                                  lib.strerror(e)))
 
     def persist(self):
         """Bring the state files of the services that changed up to date, in the order
@@ -473,7 +473,7 @@ class Daemon:
     def chain(self, svc, name):
         target = self.find(name)
         if target is None:
-            self.log("%s: can't chain to %s: no such service" % (svc.name, name), error=True)
+            self.log("%s: can't chain to %s: no such service" % (svc.name, name))
             return
         self.log("%s: chaining to %s" % (svc.name, name))
         target.start()
@@ -513,7 +513,7 @@ class Daemon:
         svcfile.check_set(combined, errors)
         for n, err in sorted(errors.items()):
             if n in new or n not in self.sset:
-                self.log(str(err), error=True)
+                self.log(str(err))
         added = [self.sset.add(new[n]) for n in sorted(new) if n in combined]
         for svc in list(self.sset.services.values()):
             self.sset.link(svc)
@@ -528,9 +528,9 @@ class Daemon:
         try:
             descs, errors = svcfile.load_dir(self.cfg.services_dir)
         except svcfile.LoadError as e:
-            self.log(str(e), error=True)
+            self.log(str(e))
         for name in sorted(errors):
-            self.log(str(errors[name]), error=True)
+            self.log(str(errors[name]))
         self.load_errors = set(errors)
         path = self.cfg.inittab
         if path is None and self.cfg.system_inittab and "boot" not in descs \
@@ -539,11 +539,11 @@ class Daemon:
         if path is not None:
             idescs, ierrors = inittab.convert(path)
             for err in ierrors:
-                self.log(str(err), error=True)
+                self.log(str(err))
             for name, d in idescs.items():
                 if name in descs:
                     self.log("%s: inittab entry %s: a service of that name exists; entry ignored"
-                             % (path, name), error=True)
+                             % (path, name))
                     continue
                 descs[name] = d
                 if d.inittab_action is not None or name == inittab.NAME:
@@ -568,9 +568,9 @@ class Daemon:
             svc = self.sset.get(name)
             if svc is None:
                 if name in self.load_errors:
-                    self.log("%s: not started: its description has errors (above)" % name, error=True)
+                    self.log("%s: not started: its description has errors (above)" % name)
                 else:
-                    self.log("%s: no such service (in %s)" % (name, self.cfg.services_dir), error=True)
+                    self.log("%s: no such service (in %s)" % (name, self.cfg.services_dir))
                 self.requested_failed = True
                 continue
             svc.listen(self._requested_event)
@@ -592,7 +592,7 @@ class Daemon:
         if rec is None:
             return
         self.recovery_tried = True
-        self.log("%s; starting %s" % (why, self.cfg.recovery), error=True)
+        self.log("%s; starting %s" % (why, self.cfg.recovery))
         rec.start()
         self.sset.process_queues()
 
@@ -611,7 +611,7 @@ class Daemon:
             if not self.idle_warned:
                 self.idle_warned = True     # said once; svinit stays up for `ctl`
                 self.log("no service is running and no shutdown was asked for: boot failure? "
-                         "(no `%s` service to run; waiting for ctl)" % self.cfg.recovery, error=True)
+                         "(no `%s` service to run; waiting for ctl)" % self.cfg.recovery)
             return
         self.log("no service is running any more; exiting")
         self.exit_code = 1 if self.requested_failed else 0
@@ -667,7 +667,7 @@ class Daemon:
                 syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
                 self.log("asked oneit (pid %d) to %s" % (self.oneit_pid, how))
             except OSError as e:
-                self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)), error=True)
+                self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)))
 
     # -- signals, reaping, oneit ---------------------------------------------
 
@@ -1090,7 +1090,7 @@ class Daemon:
             else:
                 self.server.reopen()
         except ServerError as e:
-            self.log(str(e), error=True)
+            self.log(str(e))
 
     def open_server(self):
         from toybox.ctlserver import ControlServer
@@ -1172,7 +1172,7 @@ class Daemon:
         except ServerError as e:
             if "another svinit" in str(e):
                 raise lib.Fail(str(e))
-            self.log("%s (retried when a starts-rwfs service starts, or on SIGHUP)" % e, error=True)
+            self.log("%s (retried when a starts-rwfs service starts, or on SIGHUP)" % e)
         self.load_all()
         if found.records or found.broken:
             self.recover(found)
@@ -1203,14 +1203,14 @@ class Daemon:
                 records[name] = rec
                 continue
             what = " pid %s" % rec["pid"] if rec.get("pid") else ""
-            self.log("%s: %s: its recorded process%s is left alone" % (name, why, what), error=True)
+            self.log("%s: %s: its recorded process%s is left alone" % (name, why, what))
             self.piddir.remove(name)
             if svc is not None:
                 broken[name] = "state not taken back after a restart of svinit: " + why
         for name, why in found.broken.items():
             self.log("pid dir: %s: %s: not adopted nor signalled; taken as failed, not started "
                      "again automatically (ctl start %s)" % (os.path.join(self.piddir.services, name),
-                                                             why, name), error=True)
+                                                             why, name))
             if name in self.sset:
                 broken[name] = "state file unreadable after a restart of svinit (%s)" % why
             else:
