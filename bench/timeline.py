@@ -2,12 +2,13 @@
 time, on the guest kernel's uptime axis, written as a self-contained SVG.
 
 Sources, read in the booted guest: `ctl --json list` (each service's `since`, the
-time.time() it became started, and `started_at`, the time.time() its running
-process was launched), the guest's time.time() beside CLOCK_BOOTTIME (to put both
-on the uptime axis), svinit's state file (when svinit started) and `dmesg` (when
-the kernel ran /init). svinit keeps no start time for a service without a running
-process (scripted and internal ones): for those the bar starts when the last of
-its dependencies was ready (or when svinit started), drawn hatched.
+time.time() it became started, and `start_began`, the time.time() its own start
+began: dependencies up, command launched), the guest's time.time() beside
+CLOCK_BOOTTIME (to put both on the uptime axis), svinit's state file (when svinit
+started) and `dmesg` (when the kernel ran /init). A service re-adopted after a
+restart of svinit has no `start_began`: its bar starts at `started_at` (its
+process's launch) or, without one, when the last of its dependencies was ready
+(or when svinit started), drawn hatched.
 """
 import os
 import re
@@ -41,7 +42,9 @@ def bars(listing, wall, boottime, svinit_since, deps):
         name = s["name"]
         if name not in ready:
             continue
-        if s.get("started_at"):
+        if s.get("start_began"):
+            start, inferred = s["start_began"] - offset, False
+        elif s.get("started_at"):
             start, inferred = s["started_at"] - offset, False
         else:
             before = [ready[d] for d in deps.get(name, ()) if d in ready and ready[d] <= ready[name]]

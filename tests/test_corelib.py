@@ -93,3 +93,22 @@ def test_guards_let_pid1_of_a_namespace_reboot(tmp_path):
     assert log.read_text() == "reboot poweroff\n"
     # unshare dies by the signal that killed its child (or reports it as 128+N)
     assert p.returncode in (-2, 130), p.stderr
+
+
+def test_a_start_time_known_from_the_clock_around_a_launch_is_the_one_proc_shows():
+    # svinit records a launched process's start time without reading /proc when the
+    # launch did not straddle a clock tick: it must be exactly /proc's field 22.
+    pids, known = [], []
+    try:
+        for _ in range(200):
+            before = proc.boottime_ticks()
+            pid = os.posix_spawn("/bin/sleep", ["/bin/sleep", "100"], {})
+            pids.append(pid)
+            if before == proc.boottime_ticks():
+                known.append((pid, before))
+        assert len(known) > 100
+        assert [(pid, proc.starttime(pid)) for pid, _ in known] == known
+    finally:
+        for pid in pids:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)

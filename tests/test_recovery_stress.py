@@ -101,7 +101,10 @@ def kill_and_check(sv, count, inner=own_pid):
     def kill_a_service(pool):
         name = rng.choice(pool)
         for pid in instances(sv, SLEEPERS[name]):
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue        # it died between the listing and now (killed before, stopped)
             kills[name].add(pid)
             if name in NORESTART:
                 killed_norestart.add(name)

@@ -62,6 +62,10 @@ def test_hard_dependency_waits_for_started(svinit):
     sv.wait_state("boot", "started")
     ev = events(sv)
     assert [e[:2] for e in ev] == [("db", "done"), ("web", "start")]
+    # start_began: when a service's own start began (its dependencies up), kept once started.
+    db, web, boot = (sv.status(n) for n in ("db", "web", "boot"))
+    assert db["start_began"] + 0.3 <= db["since"] <= web["start_began"] <= web["since"]
+    assert web["since"] <= boot["start_began"] <= boot["since"]
 
 
 def test_parallel_start_overlaps(svinit):
@@ -277,8 +281,8 @@ def test_status_object_fields(svinit):
     sv = svinit({"boot": SLEEP})
     st = sv.wait_for(lambda: sv.status("boot")["pid"] and sv.status("boot"))
     assert set(st) == {"name", "state", "target", "pid", "failed", "reason", "active", "type",
-                       "since", "started_at", "restarts", "exit_status", "exit_code", "console",
-                       "file"}
+                       "since", "start_began", "started_at", "restarts", "exit_status", "exit_code",
+                       "console", "file"}
     assert (st["state"], st["target"], st["type"], st["restarts"]) == ("started", "started",
                                                                           "process", 0)
     assert st["file"] == os.path.join(sv.dir, "boot")

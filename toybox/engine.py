@@ -103,6 +103,7 @@ class Service:
         self.in_prop_queue = self.in_trans_queue = False
         self.failed_dep = None
         self.since = time.time()
+        self.start_began = None     # when its own start last began (not kept across restarts)
         self.listeners = []
         self._pid = None
 
@@ -158,6 +159,7 @@ class Service:
             "active": self.explicit,
             "type": self.desc.type,
             "since": self.since,
+            "start_began": self.start_began,
             "started_at": None,
             "restarts": 0,
             "exit_status": None,
@@ -296,6 +298,7 @@ class Service:
             self.sset.queue_for_console(self)
             return
         self.waiting_for_deps = False
+        self.start_began = time.time()
         if not self.bring_up():
             self.set_state(STOPPING)
             self.failed_to_start()
@@ -730,17 +733,22 @@ class ServiceSet:
         return svc
 
     def link(self, svc):
-        """Make svc's edges from its description (to services that are loaded)."""
+        """Make svc's edges from its description (to services that are loaded). Edges that
+        exist already are kept, not doubled (a reload links every service again)."""
         desc = svc.desc
+        have = {(id(d.to), d.kind) for d in svc.deps}
+        services = self.services
         for kind, names in ((HARD, desc.depends_on), (MILESTONE, desc.depends_ms),
                             (SOFT, desc.waits_for), (AFTER, desc.after)):
             for name in names:
-                to = self.services.get(name)
-                if to is not None and to is not svc:
+                to = services.get(name)
+                if to is not None and to is not svc and (id(to), kind) not in have:
+                    have.add((id(to), kind))
                     self._edge(svc, to, kind)
         for name in desc.before:
-            other = self.services.get(name)
-            if other is not None and other is not svc:
+            other = services.get(name)
+            if other is not None and other is not svc \
+                    and not any(d.to is svc and d.kind == AFTER for d in other.deps):
                 self._edge(other, svc, AFTER)
 
     def unlink(self, svc):
@@ -757,9 +765,6 @@ class ServiceSet:
 
     @staticmethod
     def _edge(frm, to, kind):
-        for d in frm.deps:
-            if d.to is to and d.kind == kind:
-                return
         d = Dep(frm, to, kind)
         frm.deps.append(d)
         to.dependents.append(d)

@@ -44,7 +44,9 @@ so a reader sees the old file or the new one, never a mix. Files are written in 
 order their services changed. The directory itself is fsynced once per pass of the
 event loop rather than once per file: the rename is what orders the files for a
 restarted svinit, and after a power loss the boot id differs anyway. A clean exit of
-svinit leaves the directory empty.
+svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
+service's file is not rewritten for its stop, only removed once it has stopped: a restarted
+svinit stops everything anyway.
 """
 import os
 

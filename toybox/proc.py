@@ -1,5 +1,6 @@
 """Reading /proc: process state and start time (to tell a PID from its reuse), boot id."""
 import os
+import time
 
 from toybox.fs import read_text
 
@@ -65,8 +66,24 @@ def boot_id(proc="/proc"):
     return text.strip() if text else ""
 
 
+_TICKS = []
+
+
 def clock_ticks():
-    return os.sysconf("SC_CLK_TCK")
+    if not _TICKS:
+        _TICKS.append(os.sysconf("SC_CLK_TCK"))
+    return _TICKS[0]
+
+
+def boottime_ticks():
+    """Now, in the unit and rounding of starttime (clock ticks of CLOCK_BOOTTIME, truncated),
+    or None where the kernel rounds differently. A process forked between two calls that
+    return the same value has that starttime: no need to read /proc (which, right after a
+    launch, costs a supervisor the CPU its new child is using)."""
+    ticks = clock_ticks()
+    if ticks <= 0 or 1000000000 % ticks:
+        return None
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // (1000000000 // ticks)
 
 
 def uptime(proc="/proc"):

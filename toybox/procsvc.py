@@ -12,6 +12,7 @@ What the host provides to these classes (applets/svinit.py implements it):
   watch_pid(pid, fn)               a process that may not be our child (pidfd, oneit
                                    reports): fn(raw status, or None when unknown)
   unwatch(pid)
+  starttime(pid)                   /proc start time of a process (of one just launched: known)
   kill(pid, sig, group)            signal the process or its process group (ESRCH ignored)
   persist()                        write the state files of the services that changed
                                    (called right after a launch: the window in which a
@@ -232,7 +233,7 @@ class ProcessService(Service):
     def set_pid(self, pid):
         self.pid = pid
         self.sset.changed(self)
-        self.proc_start = proc.starttime(pid) if pid is not None else None
+        self.proc_start = self.host.starttime(pid) if pid is not None else None
         self.started_at = self.host.wall() if pid is not None else None
 
     def exec_status_ready(self):

@@ -39,6 +39,9 @@ STATUS is an object:
   active   bool                     explicitly activated (not only a dependency)
   type     "process" | "bgprocess" | "scripted" | "internal"
   since    float                    time.time() of the last state change
+  start_began float | null          time.time() its own start last began: its dependencies
+                                    were up and its command launched (internal: started);
+                                    null before, and after a restart of svinit
   started_at float | null           time.time() the running process started
   restarts int                      automatic restarts so far
   exit_status str | null            last exit in words ("exited 3", "killed by signal 9 (SIGKILL)")

@@ -185,6 +185,8 @@ def _logical_lines(path, text):
 def _parts(value, path, line):
     """Split a raw setting value into its whitespace-separated parts, removing quotes,
     escapes and a trailing comment. Quoted text keeps its whitespace."""
+    if '"' not in value and "\\" not in value and "#" not in value:
+        return value.split()        # the common case, and the same result
     parts = []
     cur = []
     in_part = False
@@ -564,7 +566,7 @@ def _apply(d, num, key, op, value, lookup):
         if (key, v) in d.from_dirs:
             d.from_dirs.discard((key, v))
             d.lines[(key, v)] = num
-        elif v not in lst:
+        elif (key, v) not in d.lines:       # (not `v in lst`: boot may list 1000 services)
             lst.append(v)
             d.lines[(key, v)] = num
     elif key.endswith(".d"):
@@ -582,7 +584,7 @@ def _apply(d, num, key, op, value, lookup):
             if not valid_name(entry):
                 d.warnings.append(LoadError(path, num, "%s: ignoring '%s' in %s: invalid service name"
                                             % (key, entry, dirpath)))
-            elif entry not in lst:
+            elif (base, entry) not in d.lines:
                 lst.append(entry)
                 d.lines[(base, entry)] = num
                 d.from_dirs.add((base, entry))

@@ -186,6 +186,8 @@ class Daemon:
         self.boot_id = proc.boot_id()
         self.devnull = None
         self.base_env = None
+        self.pgrp = None
+        self.last_launch = None         # (pid, starttime) of the last launch, when known
         self.exit_code = None
         self.load_errors = set()
         self.shutdown_how = None
@@ -338,7 +340,7 @@ class Daemon:
                     pgid = os.getpgid(pid)
                 except OSError:
                     pgid = pid
-                if pgid == os.getpgrp():
+                if pgid == self.pgrp:
                     syscalls.kill(pid, sig)
                 else:
                     syscalls.killpg(pgid, sig)
@@ -357,7 +359,14 @@ class Daemon:
         dirty = self.sset.take_changed()
         if self.piddir is None:
             return
+        shutting_down = self.shutdown_how is not None
         for svc in dirty:
+            if shutting_down and svc.state == STOPPING and svc.desc.type == "process" \
+                    and svc.name in self.on_disk:
+                # svinit's own file says a shutdown is under way, and a svinit restarted
+                # now would stop every service anyway: a process service's file is not
+                # rewritten for its stop, only removed once it has stopped.
+                continue
             fields = svc.record()
             if fields is not None:
                 self.piddir.write(svc.name, fields + [("boot_id", self.boot_id)])
@@ -430,7 +439,10 @@ class Daemon:
             launch = Launch(argv, env, cwd=desc.working_dir or "/", fds=fds,
                             exec_path=desc.exec_path if argv is desc.command else None,
                             run_as=run_as, tty=tty, ctty=ctty, askfirst=desc.askfirst)
+            before = proc.boottime_ticks()
             pid, status_fd = spawn(launch)
+            if before is not None and before == proc.boottime_ticks():
+                self.last_launch = (pid, before)
         except BaseException:
             if ready_r is not None:
                 os.close(ready_r)
@@ -445,6 +457,13 @@ class Daemon:
         if argv is desc.command:
             svc.output_id = pipe_id
         return pid, status_fd, ready_r
+
+    def starttime(self, pid):
+        """The /proc start time of a process: from the clock if svinit just launched it
+        within one clock tick (see proc.boottime_ticks), else read."""
+        if self.last_launch is not None and self.last_launch[0] == pid:
+            return self.last_launch[1]
+        return proc.starttime(pid)
 
     def reattach_output(self, svc, pid):
         if not svc.output_id:
@@ -1106,6 +1125,7 @@ class Daemon:
     def setup(self):
         os.umask(0o022)
         os.chdir("/")
+        self.pgrp = os.getpgrp()
         _close_on_exec_all()
         try:
             syscalls.set_subreaper()
