@@ -1,5 +1,6 @@
 """svinit: dependencies, activation, shutdown order, bad input, messages, the pid dir."""
 import os
+import re
 import signal
 import time
 
@@ -445,3 +446,57 @@ def test_askfirst_prompts_on_its_tty_and_waits_for_enter(svinit, tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_kill_all_on_stop_terms_then_kills_every_process_below_svinit(svinit):
+    # a leaves an orphan behind in a session of its own (it comes back to svinit, the
+    # subreaper); stubborn ignores SIGTERM. Stopping `final` must end them all, TERM first.
+    sv = svinit({
+        "a": "type = process\nrestart = no\ncommand = /bin/sh -c \"setsid /bin/sleep 1002 & "
+             "exec /bin/sleep 1001\"\n",
+        "stubborn": "type = process\nrestart = no\ncommand = /bin/sh -c \"trap '' TERM; "
+                    "echo up > @ROOT@/up; while :; do /bin/sleep 0.05; done\"\n",
+        "final": "type = internal\noptions = kill-all-on-stop\n",
+        "boot": "type = internal\nwaits-for: a\nwaits-for: stubborn\n",
+    }, args=["boot", "final"])
+    sv.wait_state("boot", "started")
+    sv.wait_for(lambda: sv.read("up"), what="stubborn to trap TERM")
+    me = sv.proc.pid
+    below = sv.wait_for(lambda: (lambda d: len(d) >= 4 and d)(descendants(me)),
+                        what="a, its orphan and stubborn")
+    cmdlines = [cmdline(p) for p in below]
+    assert "/bin/sleep 1002" in cmdlines and "/bin/sleep 1001" in cmdlines
+    t0 = time.monotonic()
+    reply = sv.call("stop", name="final")
+    assert reply["ok"], reply
+    took = time.monotonic() - t0
+    assert took >= 0.9          # the TERM, then a second before the KILL
+    assert descendants(me) == [] and not any(pid_alive(p) for p in below)
+    assert sv.proc.poll() is None and sv.status("final")["state"] == "stopped"
+    err = sv.stderr()
+    term = re.search(r"svinit: sending SIGTERM to (\d+) processes \(kill-all-on-stop\)\n", err)
+    kill = re.search(r"svinit: sending SIGKILL to (\d+) processes \(kill-all-on-stop\)\n", err)
+    assert term and int(term.group(1)) >= len(below)
+    assert kill and kill.start() > term.start()     # stubborn was still there
+    assert sv.status("a")["state"] == "stopped" and sv.status("stubborn")["state"] == "stopped"
+
+
+def test_kill_all_on_stop_is_for_scripted_and_internal_services_only(svinit):
+    sv = svinit({"x": "type = process\ncommand = /bin/sleep 1000\noptions = kill-all-on-stop\n",
+                 "boot": "type = internal\n"})
+    sv.wait_state("boot", "started")
+    assert ("x:3: options: kill-all-on-stop is only for scripted and internal services"
+            in sv.stderr())
+
+
+def descendants(pid):
+    from toybox import proc
+    return [p for p in proc.descendants(pid) if pid_alive(p)]
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

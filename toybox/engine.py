@@ -104,6 +104,7 @@ class Service:
         self.failed_dep = None
         self.since = time.time()
         self.start_began = None     # when its own start last began (not kept across restarts)
+        self.killing_all = False    # kill-all-on-stop: between its TERM and KILL
         self.listeners = []
         self._pid = None
 
@@ -689,7 +690,18 @@ class Service:
         elif self.state == STOPPING:
             if self.stop_check_dependents():
                 self.waiting_for_deps = False
-                self.bring_down()
+                if "kill-all-on-stop" in self.desc.options and not self.killing_all:
+                    # As Dinit: TERM to every other process, KILL a second later, then stop.
+                    self.killing_all = True
+                    self.host.kill_all(self.killed_all)
+                    return
+                if not self.killing_all:
+                    self.bring_down()
+
+    def killed_all(self):
+        self.killing_all = False
+        if self.state == STOPPING and not self.waiting_for_deps:
+            self.bring_down()
 
 
 class ServiceSet:

@@ -60,6 +60,31 @@ def alive(pid, start=None, proc="/proc"):
     return start is None or st.starttime == start
 
 
+def children(pid, proc="/proc"):
+    """PIDs of the children of process pid (of all its threads); [] if it is gone."""
+    out = []
+    try:
+        tasks = os.listdir("%s/%d/task" % (proc, pid))
+    except OSError:
+        return out
+    for tid in tasks:
+        text = read_text("%s/%d/task/%s/children" % (proc, pid, tid), 1 << 20)
+        if text:
+            out.extend(int(w) for w in text.split())
+    return out
+
+
+def descendants(pid, proc="/proc"):
+    """Every process below pid in the process tree (children first, then theirs)."""
+    out = []
+    todo = [pid]
+    while todo:
+        for child in children(todo.pop(), proc):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
 def boot_id(proc="/proc"):
     """This boot's id; state from an earlier boot must not be trusted."""
     text = read_text(proc + "/sys/kernel/random/boot_id", 128)

@@ -685,6 +685,9 @@ def _finish(d):
     if d.ready_notification is not None and d.type != "process":
         raise LoadError(path, d.line_of("ready-notification"),
                         "ready-notification: only process services can signal readiness")
+    if "kill-all-on-stop" in d.options and d.type not in ("scripted", "internal"):
+        raise LoadError(path, d.line_of("options", "kill-all-on-stop"),
+                        "options: kill-all-on-stop is only for scripted and internal services")
     if d.restart == "on-failure" and d.type not in PROCESS_TYPES:
         d.restart = "no"
 

@@ -42,6 +42,7 @@ LOG_BUFFER_MAX = 1024 * 1024
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
 MAX_LOG_LINES = 10000
+KILL_ALL_GRACE = 1.0    # seconds between kill-all-on-stop's TERM and KILL (Dinit's)
 
 
 class Config:
@@ -351,6 +352,32 @@ class Daemon:
         except PermissionError as e:
             self.log("can't signal %s %d: %s" % ("process group" if group else "process", pid,
                                                   lib.strerror(e)))
+
+    def kill_all(self, done):
+        """kill-all-on-stop: TERM to every process below svinit (every service's processes
+        and whatever they left behind: svinit is their subreaper), KILL to those left
+        KILL_ALL_GRACE seconds later, then done(). Not kill(-1): that is PID 1's alone."""
+        self.persist()
+
+        def signal_all(sig):
+            n = 0
+            for pid in proc.descendants(os.getpid()):
+                try:
+                    syscalls.kill(pid, sig)
+                    n += 1
+                except OSError:
+                    pass
+            return n
+
+        self.log("sending SIGTERM to %d processes (kill-all-on-stop)" % signal_all(_signal.SIGTERM))
+
+        def finish():
+            n = signal_all(_signal.SIGKILL)
+            if n:
+                self.log("sending SIGKILL to %d processes (kill-all-on-stop)" % n)
+            done()
+            self.sset.process_queues()
+        self.timer(KILL_ALL_GRACE, finish)
 
     def persist(self):
         """Bring the state files of the services that changed up to date, in the order
