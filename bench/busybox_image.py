@@ -1,6 +1,6 @@
 """The boot case's comparison image: busybox init doing the demo's work.
 
-Same kernel, same archive writer and gzip level as initramfs/mkimage.py, the same
+Same kernel, same archive writer and format as initramfs/mkimage.py, the same
 files from initramfs/rootfs/ (but the svinit service files), and an inittab that
 does what the demo's services do: mount /proc, /sys, /dev (devtmpfs) and /run,
 set the hostname, bring up loopback (sysinit entries, run one after the other,
@@ -67,7 +67,8 @@ def find_busybox():
 
 
 def build(out):
-    """Write the busybox-init image to out; returns its path."""
+    """Write the busybox-init image to out (gzip'd if it ends in .gz, as mkimage.py does);
+    returns its path."""
     import mkimage
     busybox = find_busybox()
     if mkimage.shared_libraries(busybox):
@@ -89,7 +90,7 @@ def build(out):
         for name in sorted(files):
             img.copy(os.path.relpath(os.path.join(root, name), rootfs), os.path.join(root, name))
     img.file("etc/inittab", INITTAB.encode())
-    data = mkimage.compress(img.cpio(mkimage.DEFAULT_EPOCH))
+    data = mkimage.packed(img.cpio(mkimage.DEFAULT_EPOCH), out)
     with open(out, "wb") as f:
         f.write(data)
     return out

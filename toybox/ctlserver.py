@@ -14,13 +14,13 @@ reply of at most protocol.MAX_REPLY bytes per connection. One request per
 connection: the connection closes once its reply is sent.
 """
 import os
-import selectors
 import sys
 import time
 
 import _socket
 
 from toybox import lib, protocol
+from toybox.poller import EVENT_READ, EVENT_WRITE
 
 MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are closed
 BACKLOG = 128           # listen(2) queue: ctl retries connect(2) while it is full
@@ -109,7 +109,7 @@ class ControlServer:
         sock.setblocking(False)
         self._ident = (st.st_dev, st.st_ino)
         self.listener = sock
-        self.selector.register(sock, selectors.EVENT_READ, self._on_listener)
+        self.selector.register(sock, EVENT_READ, self._on_listener)
 
     def _close_listener(self):
         if self.listener is None:
@@ -225,7 +225,7 @@ class Client:
 
     def start(self):
         self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
-        self._watch(selectors.EVENT_READ)
+        self._watch(EVENT_READ)
 
     def refuse(self, msg):
         """Reply and close without reading a request (the reply fits the empty socket buffer)."""
@@ -251,9 +251,9 @@ class Client:
     def _on_event(self, mask):
         if self.closed:
             return
-        if mask & selectors.EVENT_READ:
+        if mask & EVENT_READ:
             self._on_readable()
-        if mask & selectors.EVENT_WRITE and not self.closed:
+        if mask & EVENT_WRITE and not self.closed:
             self._flush()
 
     def _on_readable(self):
@@ -320,7 +320,7 @@ class Client:
                 n = self.sock.send(self.outbuf[:_RECV * 4], _socket.MSG_NOSIGNAL)
             except (BlockingIOError, InterruptedError):
                 # Keep reading too, to notice a client that hangs up instead of reading.
-                self._watch(selectors.EVENT_READ | selectors.EVENT_WRITE)
+                self._watch(EVENT_READ | EVENT_WRITE)
                 return
             except OSError:
                 self.drop()

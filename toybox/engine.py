@@ -31,7 +31,7 @@ everything with a side effect outside the state machine goes through `host` (see
 ServiceSet), so this module never touches a process or a file itself.
 """
 import time
-from collections import deque
+from _collections import deque     # (collections itself costs an import)
 
 from toybox import protocol
 

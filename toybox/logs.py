@@ -17,7 +17,7 @@ from where the old one stopped. What the old svinit had read but not yet written
 lost, and so is the in-memory tail.
 """
 import os
-from collections import deque
+from _collections import deque     # (collections itself costs an import)
 
 READ_CHUNK = 65536
 TAIL_LINES = 100

@@ -21,17 +21,17 @@ files, processes whose PID and start time still match are re-adopted (with their
 output pipes), and exits that happened while no svinit ran come from the records oneit
 queued on fd 3 meanwhile.
 """
-import heapq
 import os
-import selectors
 import stat
 import time
 import _signal
+from _heapq import heappop, heappush
 
 from toybox import lib, logs, oneitwire, proc, protocol, syscalls
 from toybox.engine import ServiceSet, STOPPED, STARTING, STARTED, STOPPING, HARD, MILESTONE
 from toybox import engine
 from toybox.piddir import PidDir
+from toybox.poller import EVENT_READ, EVENT_WRITE, Poller
 from toybox.spawn import Launch, spawn
 
 ENV_DROP = ("ONEIT_", "SVINIT_SERVICE", "LISTEN_", "NOTIFY_SOCKET")   # (and SVINIT_SERVICES)
@@ -158,7 +158,7 @@ class Logger:
         want = bool(self.buf) and not self.held
         if want != self.watching and self.fd != 2:
             if want:
-                self.sel.register(self.fd, selectors.EVENT_WRITE, self.flush)
+                self.sel.register(self.fd, EVENT_WRITE, self.flush)
             else:
                 self.sel.unregister(self.fd)
             self.watching = want
@@ -176,7 +176,7 @@ class Logger:
 class Daemon:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.sel = selectors.DefaultSelector()
+        self.sel = Poller()
         self.logger = Logger(self.sel)
         self.timers = []
         self.watches = {}           # pid -> Watch
@@ -221,11 +221,11 @@ class Daemon:
 
     def timer(self, delay, fn):
         t = Timer(time.monotonic() + delay, fn)
-        heapq.heappush(self.timers, t)
+        heappush(self.timers, t)
         return t
 
     def watch_fd(self, fd, fn):
-        self.sel.register(fd, selectors.EVENT_READ, lambda mask: fn())
+        self.sel.register(fd, EVENT_READ, lambda mask: fn())
 
     def unwatch_fd(self, fd):
         try:
@@ -237,7 +237,7 @@ class Daemon:
         def ready(mask):
             self.unwatch_fd(fd)
             fn()
-        self.sel.register(fd, selectors.EVENT_READ, ready)
+        self.sel.register(fd, EVENT_READ, ready)
 
     def watch_child(self, pid, fn):
         self.watches[pid] = Watch(fn, True)
@@ -254,7 +254,7 @@ class Daemon:
             # No pidfd (Linux < 5.3, or out of fds): look at /proc now and then.
             w.timer = self.timer(POLL_INTERVAL, lambda: self._poll(pid, w))
             return
-        self.sel.register(w.pidfd, selectors.EVENT_READ, lambda mask: self._pidfd_ready(pid, w))
+        self.sel.register(w.pidfd, EVENT_READ, lambda mask: self._pidfd_ready(pid, w))
 
     def _poll(self, pid, w):
         if self.watches.get(pid) is not w:
@@ -480,7 +480,7 @@ class Daemon:
             for fd in closing:
                 os.close(fd)
         if log_r is not None:
-            self.sel.register(log_r, selectors.EVENT_READ, lambda mask: self._output(out, log_r))
+            self.sel.register(log_r, EVENT_READ, lambda mask: self._output(out, log_r))
         if argv is desc.command:
             svc.output_id = pipe_id
         return pid, status_fd, ready_r
@@ -498,7 +498,7 @@ class Daemon:
         out = self.output(svc)
         r = out.reopen(pid, svc.output_id)
         if r is not None:
-            self.sel.register(r, selectors.EVENT_READ, lambda mask: self._output(out, r))
+            self.sel.register(r, EVENT_READ, lambda mask: self._output(out, r))
 
     def _output(self, out, fd):
         if not out.readable(fd):
@@ -1168,7 +1168,7 @@ class Daemon:
                     _signal.SIGUSR1, _signal.SIGUSR2):
             _signal.signal(sig, _noop)
         _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)
-        self.sel.register(self.sig_r, selectors.EVENT_READ, self.on_signal_byte)
+        self.sel.register(self.sig_r, EVENT_READ, self.on_signal_byte)
         self.setup_oneit()
 
     def setup_oneit(self):
@@ -1188,7 +1188,7 @@ class Daemon:
         if fmt in (oneitwire.FORMAT_PID, oneitwire.FORMAT_PID_STATUS) and _fd_open(oneitwire.REPORT_FD):
             self.report_fmt = fmt
             os.set_blocking(oneitwire.REPORT_FD, False)
-            self.sel.register(oneitwire.REPORT_FD, selectors.EVENT_READ, self.on_reports)
+            self.sel.register(oneitwire.REPORT_FD, EVENT_READ, self.on_reports)
         try:
             hb_fd = int(env.get(oneitwire.ENV_HEARTBEAT_FD, ""))
             period = float(env.get(oneitwire.ENV_HEARTBEAT_SECONDS, ""))
@@ -1303,7 +1303,7 @@ class Daemon:
     def next_timeout(self):
         timers = self.timers
         while timers and timers[0].cancelled:
-            heapq.heappop(timers)
+            heappop(timers)
         deadline = timers[0].when if timers else None
         if self.server is not None:
             d = self.server.next_deadline()
@@ -1317,7 +1317,7 @@ class Daemon:
         now = time.monotonic()
         timers = self.timers
         while timers and (timers[0].cancelled or timers[0].when <= now):
-            t = heapq.heappop(timers)
+            t = heappop(timers)
             if not t.cancelled:
                 t.cancelled = True
                 t.fn()
