@@ -23,7 +23,7 @@ cd "$(dirname "$0")"
 REPO=$PWD
 BUILD=$REPO/build
 CACHE=$REPO/.cache
-IMAGE=$BUILD/initramfs.cpio.gz
+IMAGE=$BUILD/initramfs.cpio
 KERNEL_CMDLINE="console=ttyS0 panic=-1 quiet printk.devkmsg=on PYTHONHASHSEED=0"
 export DEBIAN_FRONTEND=noninteractive
 

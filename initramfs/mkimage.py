@@ -1,12 +1,13 @@
 """usage: mkimage.py [-o OUT] [--python PATH] [--busybox PATH] [--overlay DIR]... [--binary HOST=PATH]... [--sources] [--list]
 
-Build the demo initramfs: a newc cpio archive holding the Python interpreter, only the standard-library modules the applets import (found by
-scanning the code), the shared libraries those need, the toybox package and its
-applet links, busybox as the shell userland, and the files under
-initramfs/rootfs/. No root needed: the archive, device nodes included, is
-written directly. Two builds of the same inputs are byte-identical: entries are
-sorted, owned by 0:0, and stamped with SOURCE_DATE_EPOCH (default: a fixed
-date); a gzip header carries no time or name.
+Build the demo initramfs: a newc cpio archive holding the Python interpreter,
+only the standard-library modules the applets import (found by scanning the
+code), the shared libraries those need, the toybox package and its applet
+links, busybox as the shell userland, and the files under initramfs/rootfs/.
+No root needed: the archive, device nodes included, is written directly. Two
+builds of the same inputs are byte-identical: entries are sorted, owned by 0:0,
+and stamped with SOURCE_DATE_EPOCH (default: a fixed date); a gzip header
+carries no time or name.
 
   -o, --output OUT   the archive (default build/initramfs.cpio): a name ending
                      in .gz is gzip'd (-9), any other is a plain cpio, which
@@ -176,9 +177,9 @@ def compress(data):
 def packed(archive, path):
     """The bytes to write to path: gzip'd for a name ending in .gz, else the plain archive.
 
-    Plain is the default because under QEMU's software emulation the kernel inflates a
-    gzip'd 14 MB archive in about 0.25 s (docs/image.md), while loading the bigger file
-    costs QEMU no measurable time. gzip is for an image that travels."""
+    Plain is the default: under QEMU's software emulation the kernel spends about 0.25 s
+    inflating the gzip'd archive (docs/image.md), while QEMU loads the bigger file in no
+    measurable time. gzip is for an image that travels."""
     return compress(archive) if path.endswith(".gz") else archive
 
 

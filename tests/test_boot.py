@@ -151,12 +151,13 @@ def assert_reverse_order(order, edges):
 
 def test_python_runs_as_pid1_and_powers_off(images, boot, tmp_path):
     """A trivial Python /init: proves the kernel, the archive, the interpreter and
-    its libraries (ctypes needs libffi) before oneit and svinit are involved."""
+    its libraries (_ctypes needs libffi) before oneit and svinit are involved."""
     init = write(tmp_path, "init", "#!/usr/bin/python3 -S\n"
-                 "import ctypes, os\n"
+                 "import _ctypes, os\n"
                  "os.write(1, b'PYTHON-PID1 pid=%d seed=%s\\n' % (os.getpid(), os.environ['PYTHONHASHSEED'].encode()))\n"
                  "if os.fork() == 0:\n"
-                 "    ctypes.CDLL(None).reboot(0x4321FEDC)\n"
+                 "    libc = _ctypes.dlopen(None, os.RTLD_NOW)\n"
+                 "    _ctypes.call_function(_ctypes.dlsym(libc, 'reboot'), (0x4321FEDC,))\n"
                  "    os._exit(1)\n"
                  "os.wait()\n")
     os.chmod(init, 0o755)

@@ -30,18 +30,43 @@ class Refused(PermissionError):
     """A guarded call made where it must not be (not PID 1, or PID 1 is not ours)."""
 
 
+class _Libc:
+    """The C library's prctl, reboot and mount, called through the _ctypes extension
+    module itself: the ctypes package takes 5-10 ms of imports (ten times that under
+    QEMU's emulation) at every start of oneit and svinit, this about one. Arguments
+    are converted as ctypes does without argtypes (int, bytes, None); results are C ints,
+    errno is kept (get_errno())."""
+
+    def __init__(self):
+        import _ctypes
+
+        class c_int(_ctypes._SimpleCData):
+            _type_ = "i"
+
+        class Function(_ctypes.CFuncPtr):
+            _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+            _restype_ = c_int
+
+        self._handle = _ctypes.dlopen(None, os.RTLD_NOW)
+        self._function = Function
+        self.get_errno = _ctypes.get_errno
+
+    def __getattr__(self, name):
+        fn = self._function((name, self))
+        setattr(self, name, fn)
+        return fn
+
+
 def libc():
     global _libc
     if _libc is None:
-        import ctypes
-        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc = _Libc()
     return _libc
 
 
 def _check(ret):
     if ret < 0:
-        import ctypes
-        err = ctypes.get_errno()
+        err = libc().get_errno()
         raise OSError(err, os.strerror(err))
     return ret
 
