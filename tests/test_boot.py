@@ -58,7 +58,7 @@ def images(tmp_path_factory):
             extra = []
             for host, path in binaries:
                 extra += ["--binary", "%s=%s" % (host, path)]
-            built[name] = build_image(base / (name + ".cpio.gz"), [overlay] if overlay else [],
+            built[name] = build_image(base / (name + ".cpio"), [overlay] if overlay else [],
                                       extra=extra)
         return built[name]
 

@@ -271,11 +271,14 @@ def launcher(python, libdir):
     """Text of a `toybox` program for an image or a checkout: `python -S`, libdir on the path.
 
     -S skips site (no site-packages on a small image, and 5-10 ms less per run);
-    the absolute libdir keeps hard links to it working.
+    the absolute libdir keeps hard links to it working. libdir takes the place of the
+    program's own directory (/bin in an image), which holds no modules: Python would
+    list its ~270 busybox links at the first import that searches the path, and a
+    stray .py there could shadow a module.
     """
     return ("#!%s -S\n"
             "import sys\n"
-            "sys.path.insert(0, %r)\n"
+            "sys.path[0] = %r\n"
             "from toybox.main import main\n"
             "main()\n") % (python, libdir)
 

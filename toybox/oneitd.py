@@ -83,6 +83,10 @@ def service_manager():
 
 
 def default_console():
+    if not os.path.isdir("/sys/class"):
+        # Early in a boot /sys is not mounted: nothing to read, and no import on the
+        # way to starting the service manager.
+        return "/dev/console"
     from toybox.proc import active_console
     return active_console() or "/dev/console"
 
