@@ -133,3 +133,14 @@ def test_install_needs_a_directory(bindir, tmp_path):
     r = subprocess.run([os.path.join(bindir, "toybox"), "--install", str(tmp_path / "nope")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1 and "not a directory" in r.stderr
+
+
+def test_oneits_machinery_does_not_import_os():
+    # oneit is the first interpreter of a boot; under emulation `os` costs it ~0.1 s.
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from toybox import main\n"
+            "main.load('oneit'); import toybox.oneitd, toybox.syscalls\n"
+            "print(' '.join(m for m in ('os', 'posixpath', 'ctypes') if m in sys.modules))\n") % REPO
+    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == []

@@ -29,6 +29,19 @@ def strerror(err):
     return posix.strerror(err)
 
 
+def fsencode(name):
+    """os.fsencode without importing os (the applets on a boot's critical path avoid it)."""
+    if isinstance(name, bytes):
+        return name
+    return name.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
+
+
+def environ():
+    """os.environ as a plain dict of str, without importing os."""
+    enc, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+    return {k.decode(enc, errors): v.decode(enc, errors) for k, v in posix.environ.items()}
+
+
 def warn(msg):
     """`NAME: msg` on stderr; never raises (stderr may be closed on a console-less boot)."""
     try:

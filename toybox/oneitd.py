@@ -5,7 +5,7 @@ so `oneit --help` costs no more than the dispatcher.
 """
 import _signal
 import errno
-import os
+import posix
 import select
 from time import monotonic, sleep
 
@@ -55,7 +55,7 @@ def main(ctx):
     init = Oneit(argv, console, o.c is not None, fmt, period or 0, relaunch, o.p, container, o.g,
                  label[0])
     # The service manager stops the services in order before the machine goes down.
-    names = [os.path.basename(a) for a in argv[:2]]
+    names = [_basename(a) for a in argv[:2]]
     init.ask_child = names[:1] == ["svinit"] or (names[0].startswith("toybox") and names[1:] == ["svinit"])
     if container:
         return init.run()
@@ -67,6 +67,27 @@ def main(ctx):
             sleep(1)     # no busy loop if it repeats
 
 
+def _basename(path):
+    return path.rsplit("/", 1)[-1]
+
+
+def _execvpe(name, argv, env):
+    """execvpe(3) as os.execvpe does it, without importing os (which costs PID 1 a tenth
+    of a second at boot under emulation): the first PATH entry that execs; ENOENT and
+    ENOTDIR go on to the next, the first other error is the one raised."""
+    if "/" in name:
+        posix.execve(name, argv, env)
+    first = None
+    for d in (env.get("PATH") or DEFAULT_PATH).split(":"):
+        try:
+            posix.execve((d or ".") + "/" + name, argv, env)
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR) and first is None:
+                first = e
+            last = e
+    raise first or last
+
+
 def service_manager():
     """The command that starts svinit: the launcher in multiplexer form, a sibling link, or PATH."""
     from toybox.main import own_program
@@ -74,16 +95,16 @@ def service_manager():
     if prog:
         # A shebang launcher sees its own path as argv[0], so only the `toybox`
         # name can be told which applet to run.
-        if os.path.basename(prog).startswith("toybox"):
+        if _basename(prog).startswith("toybox"):
             return [prog, "svinit"]
-        sibling = os.path.join(os.path.dirname(prog), "svinit")
-        if os.access(sibling, os.X_OK):
+        sibling = prog.rpartition("/")[0] + "/svinit" if "/" in prog else "svinit"
+        if posix.access(sibling, posix.X_OK):
             return [sibling]
     return ["svinit"]
 
 
 def default_console():
-    if not os.path.isdir("/sys/class"):
+    if not posix.access("/sys/class", posix.F_OK):
         # Early in a boot /sys is not mounted: nothing to read, and no import on the
         # way to starting the service manager.
         return "/dev/console"
@@ -95,12 +116,12 @@ def ensure_stdio():
     """Open /dev/null on any of fds 0-2 that is closed, so no pipe lands there."""
     for fd in (0, 1, 2):
         try:
-            os.fstat(fd)
+            posix.fstat(fd)
         except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
+            null = posix.open("/dev/null", posix.O_RDWR)
             if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
+                posix.dup2(null, fd)
+                posix.close(null)
 
 
 class Oneit:
@@ -157,32 +178,32 @@ class Oneit:
             except OSError as e:
                 lib.warn("can't become a child subreaper (orphans will not come to oneit): %s"
                          % lib.strerror(e))
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_r, False)
-        os.set_blocking(wake_w, False)
+        wake_r, wake_w = posix.pipe()
+        posix.set_blocking(wake_r, False)
+        posix.set_blocking(wake_w, False)
         self.watch(wake_r, select.POLLIN, lambda mask: drain(wake_r))
         _signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         _signal.signal(_signal.SIGCHLD, lambda sig, frame: None)
         for sig in FORWARD if self.container else PID1_ACTIONS:
             _signal.signal(sig, self.on_signal)
         if self.fmt:
-            self.rep_r, self.rep_w = os.pipe()
-            os.set_blocking(self.rep_w, False)
+            self.rep_r, self.rep_w = posix.pipe()
+            posix.set_blocking(self.rep_w, False)
         self.env = self.child_env()
 
     def own_console(self):
         """As PID 1, talk on the console (the kernel may have given us none)."""
         try:
-            fd = os.open(self.console, os.O_RDWR | os.O_NOCTTY)
+            fd = posix.open(self.console, posix.O_RDWR | posix.O_NOCTTY)
         except OSError:
             return
         for target in (0, 1, 2):
-            os.dup2(fd, target)
-        os.close(fd)
+            posix.dup2(fd, target)
+        posix.close(fd)
 
     def child_env(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ONEIT_")}
-        env[oneitwire.ENV_PID] = str(os.getpid())
+        env = {k: v for k, v in lib.environ().items() if not k.startswith("ONEIT_")}
+        env[oneitwire.ENV_PID] = str(posix.getpid())
         if self.fmt:
             env[oneitwire.ENV_FORMAT] = self.fmt
         if self.period:
@@ -265,7 +286,7 @@ class Oneit:
     def reap(self):
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = posix.waitpid(-1, posix.WNOHANG)
             except ChildProcessError:
                 self.no_children = True
                 return
@@ -306,8 +327,8 @@ class Oneit:
         self.launch_at = None
         hb_w = -1
         if self.period:
-            self.hb_r, hb_w = os.pipe()
-        self.err_r, err_w = os.pipe()
+            self.hb_r, hb_w = posix.pipe()
+        self.err_r, err_w = posix.pipe()
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
         try:
             pid = syscalls.fork()
@@ -318,9 +339,9 @@ class Oneit:
             pid = 0
         finally:
             _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
-            os.close(err_w)
+            posix.close(err_w)
             if hb_w >= 0:
-                os.close(hb_w)
+                posix.close(hb_w)
         self.started = monotonic()
         if not pid:
             self.close_child_fds()
@@ -346,7 +367,7 @@ class Oneit:
             if self.console:
                 stage = "console"
                 try:
-                    fd = os.open(self.console, os.O_RDWR)
+                    fd = posix.open(self.console, posix.O_RDWR)
                 except OSError:
                     if self.console_given:
                         raise
@@ -363,18 +384,18 @@ class Oneit:
                 moves[HEARTBEAT_FD] = hb_w
             place_fds(moves)
             stage = "exec"
-            os.execvpe(self.argv[0], self.argv, self.env)
+            _execvpe(self.argv[0], self.argv, self.env)
         except BaseException as e:
             err = getattr(e, "errno", None) or errno.EINVAL
             code = 1 if stage != "exec" else 127 if err in (errno.ENOENT, errno.ENOTDIR) else 126
             try:
-                os.write(err_w, ("%s %d" % (stage, err)).encode())
+                posix.write(err_w, ("%s %d" % (stage, err)).encode())
             finally:
-                os._exit(code)
+                posix._exit(code)
 
     def heartbeat(self, mask):
         try:
-            data = os.read(self.hb_r, 4096)
+            data = posix.read(self.hb_r, 4096)
         except BlockingIOError:
             return
         if data:
@@ -415,13 +436,13 @@ class Oneit:
         if self.hb_r >= 0:
             if self.hb_r in self.handlers:
                 self.unwatch(self.hb_r)
-            os.close(self.hb_r)
+            posix.close(self.hb_r)
             self.hb_r = -1
         failure = None
         if self.err_r >= 0:
             # The child is gone, so its end is closed and the read cannot block.
-            words = os.read(self.err_r, 64).split()
-            os.close(self.err_r)
+            words = posix.read(self.err_r, 64).split()
+            posix.close(self.err_r)
             self.err_r = -1
             if len(words) == 2:
                 what = self.console if words[0] == b"console" else self.argv[0]
@@ -450,7 +471,7 @@ class Oneit:
         # Writes of at most PIPE_BUF bytes are atomic: whole records or EAGAIN.
         while self.queue:
             try:
-                n = os.write(self.rep_w, self.queue[:4096])
+                n = posix.write(self.rep_w, self.queue[:4096])
             except BlockingIOError:
                 break
             del self.queue[:n]
@@ -505,7 +526,7 @@ def kill_all(sig):
 
 def drain(fd):
     try:
-        while os.read(fd, 4096):
+        while posix.read(fd, 4096):
             pass
     except BlockingIOError:
         pass
@@ -516,4 +537,4 @@ def place_fds(moves):
     import fcntl
     high = {target: fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 10) for target, src in moves.items()}
     for target, fd in high.items():
-        os.dup2(fd, target)
+        posix.dup2(fd, target)

@@ -569,7 +569,7 @@ class Daemon:
         return self.sset.get(name)
 
     def load_all(self):
-        from toybox import svcfile, inittab
+        from toybox import svcfile
         descs, errors = {}, {}
         try:
             descs, errors = svcfile.load_dir(self.cfg.services_dir)
@@ -583,6 +583,7 @@ class Daemon:
                 and os.path.exists(self.cfg.system_inittab):
             path = self.cfg.system_inittab
         if path is not None:
+            from toybox import inittab
             idescs, ierrors = inittab.convert(path)
             for err in ierrors:
                 self.log(str(err))
@@ -680,12 +681,14 @@ class Daemon:
     def _shutdown_step(self):
         """Phase 1: services stopping; 2: the inittab's shutdown entries running (in order,
         each waits for the one before); 3: those stopping. Then finish()."""
-        from toybox import inittab
         sset = self.sset
         if self.shutdown_phase == 1:
             if sset.running:
                 return
-            entries = inittab.ordered(self.inittab_descs, "shutdown")
+            entries = []
+            if self.inittab_descs:
+                from toybox import inittab
+                entries = inittab.ordered(self.inittab_descs, "shutdown")
             self.shutdown_entries = [sset.get(d.name) for d in entries if d.name in sset]
             self.shutdown_phase = 2
             if self.shutdown_entries:

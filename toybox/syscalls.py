@@ -9,7 +9,9 @@ host by a test can reboot it or signal its init.
 Set TOYBOX_SYSCALL_LOG=FILE to have every guarded call appended to FILE as one
 line (`reboot poweroff`, `kill -1 15`, ...), so tests can watch what a PID 1 did.
 """
-import os
+import posix
+
+from toybox import lib
 
 REBOOT_CMDS = {
     "reboot": 0x01234567,
@@ -47,7 +49,7 @@ class _Libc:
             _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
             _restype_ = c_int
 
-        self._handle = _ctypes.dlopen(None, os.RTLD_NOW)
+        self._handle = _ctypes.dlopen(None, posix.RTLD_NOW)
         self._function = Function
         self.get_errno = _ctypes.get_errno
 
@@ -67,31 +69,31 @@ def libc():
 def _check(ret):
     if ret < 0:
         err = libc().get_errno()
-        raise OSError(err, os.strerror(err))
+        raise OSError(err, posix.strerror(err))
     return ret
 
 
 def trace(*words):
-    path = os.environ.get("TOYBOX_SYSCALL_LOG")
+    path = posix.environ.get(b"TOYBOX_SYSCALL_LOG")
     if not path:
         return
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = posix.open(path, posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT | posix.O_CLOEXEC, 0o644)
         try:
-            os.write(fd, (" ".join(str(w) for w in words) + "\n").encode())
+            posix.write(fd, (" ".join(str(w) for w in words) + "\n").encode())
         finally:
-            os.close(fd)
+            posix.close(fd)
     except OSError:
         pass
 
 
 def is_pid1():
-    return os.getpid() == 1
+    return posix.getpid() == 1
 
 
 def _require_pid1(what):
     if not is_pid1():
-        raise Refused(1, "%s refused: only PID 1 may do that (this is PID %d)" % (what, os.getpid()))
+        raise Refused(1, "%s refused: only PID 1 may do that (this is PID %d)" % (what, posix.getpid()))
 
 
 # -- signals ---------------------------------------------------------------
@@ -100,21 +102,21 @@ def kill(pid, sig):
     """Signal one process (pid > 1) or one process group (pid < -1)."""
     if pid in (0, 1, -1):
         raise Refused(1, "kill(%d) refused: use kill_all() or signal_init()" % pid)
-    os.kill(pid, sig)
+    posix.kill(pid, sig)
 
 
 def killpg(pgid, sig):
     """Signal a process group; refuses group 0 (our own) and 1."""
     if pgid <= 1:
         raise Refused(1, "killpg(%d) refused" % pgid)
-    os.killpg(pgid, sig)
+    posix.killpg(pgid, sig)
 
 
 def kill_all(sig):
     """kill(-1, sig): every process but PID 1 and the caller. PID 1 only."""
     _require_pid1("kill(-1)")
     trace("kill", -1, sig)
-    os.kill(-1, sig)
+    posix.kill(-1, sig)
 
 
 def pid1_is_ours():
@@ -135,7 +137,7 @@ def process_is_ours(pid):
         return False
     if not words:
         return False
-    names = [os.path.basename(w) for w in words]
+    names = [w.rsplit("/", 1)[-1] for w in words]
     if names[0] == "oneit" or (names[0].startswith("toybox") and names[1:2] == ["oneit"]):
         return True
     if not names[0].startswith("python"):
@@ -147,7 +149,7 @@ def signal_parent_oneit(sig, oneit_pid):
     """svinit asks its parent oneit (PID `oneit_pid`, from $ONEIT_PID) to halt, power off or
     reboot by its conventional signal. Refused unless the parent is that PID and runs our
     oneit; a parent that is PID 1 goes through signal_init()'s guards."""
-    ppid = os.getppid()
+    ppid = posix.getppid()
     if ppid != oneit_pid:
         raise Refused(1, "parent %d is not oneit (%d): not signalling it" % (ppid, oneit_pid))
     if ppid == 1:
@@ -155,7 +157,7 @@ def signal_parent_oneit(sig, oneit_pid):
     if not process_is_ours(ppid):
         raise Refused(1, "parent %d does not run this suite's oneit: not signalling it" % ppid)
     trace("signal_parent", ppid, sig)
-    os.kill(ppid, sig)
+    posix.kill(ppid, sig)
 
 
 def signal_init(sig):
@@ -165,17 +167,17 @@ def signal_init(sig):
     if not pid1_is_ours():
         raise Refused(1, "PID 1 is not this suite's oneit: not signalling it")
     trace("signal_init", sig)
-    os.kill(1, sig)
+    posix.kill(1, sig)
 
 
 # -- process control ---------------------------------------------------------
 
 def fork():
-    return os.fork()
+    return posix.fork()
 
 
 def setsid():
-    return os.setsid()
+    return posix.setsid()
 
 
 def set_controlling_tty(fd):
@@ -193,7 +195,7 @@ def drop_controlling_tty():
     """
     import _signal
     try:
-        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = posix.open("/dev/tty", posix.O_RDWR | posix.O_NOCTTY | posix.O_CLOEXEC)
     except OSError:
         return False
     old = _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
@@ -205,7 +207,7 @@ def drop_controlling_tty():
         return False
     finally:
         _signal.signal(_signal.SIGHUP, old)
-        os.close(fd)
+        posix.close(fd)
 
 
 def prctl(option, arg):
@@ -224,7 +226,7 @@ def set_pdeathsig(sig):
 # -- machine -----------------------------------------------------------------
 
 def sync():
-    os.sync()
+    posix.sync()
 
 
 def reboot(how):
@@ -237,13 +239,13 @@ def reboot(how):
     cmd = REBOOT_CMDS[how]
     _require_pid1("reboot(%s)" % how)
     trace("reboot", how)
-    pid = os.fork()
+    pid = posix.fork()
     if pid == 0:
         try:
             libc().reboot(cmd)
         finally:
-            os._exit(1)
-    os.waitpid(pid, 0)
+            posix._exit(1)
+    posix.waitpid(pid, 0)
 
 
 def reboot_now(how):
@@ -277,6 +279,6 @@ def mount(source, target, fstype, flags=0, data=None):
     """mount(2). PID 1 only (of a machine or of a namespace with its own mounts)."""
     _require_pid1("mount")
     trace("mount", source, target, fstype, flags, data or "")
-    enc = os.fsencode
+    enc = lib.fsencode
     _check(libc().mount(enc(source), enc(target), enc(fstype), flags,
                         enc(data) if data is not None else None))
