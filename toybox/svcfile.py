@@ -51,6 +51,7 @@ _NAME_PUNCT = frozenset("._-")
 _VAR_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _VAR_CHARS = _VAR_START | _DIGITS
 _KEY_CHARS = _VAR_CHARS | frozenset("-.")
+_KEY_CHARS_STR = "".join(sorted(_KEY_CHARS))     # for str.lstrip: C speed
 
 
 class LoadError(Exception):
@@ -68,6 +69,22 @@ class LoadError(Exception):
         return "%s:%d: %s" % (self.file, self.line, self.msg)
 
 
+_ABS = {}      # abspath() of the few directories a thousand services share
+
+
+def _abspath(path):
+    if not path.startswith("/"):
+        return os.path.abspath(path)        # depends on the working directory: not kept
+    got = _ABS.get(path)
+    if got is None:
+        got = _ABS[path] = os.path.abspath(path)
+    return got
+
+
+def _absdir(file):
+    return _abspath(os.path.dirname(file))
+
+
 class Description:
     """One service, with every setting at its Dinit default until the file says otherwise.
 
@@ -80,8 +97,8 @@ class Description:
         self.name = name
         self.file = file
         # Absolute, because svinit runs services from "/" whatever directory it was started in.
-        here = os.path.abspath(os.path.dirname(file))
-        self.services_dir = here if services_dir is None else os.path.abspath(services_dir)
+        here = _absdir(file)
+        self.services_dir = here if services_dir is None else _abspath(services_dir)
         self.type = "process"
         self.command = None
         self.stop_command = None
@@ -164,6 +181,12 @@ def _logical_lines(path, text):
     A continuation becomes a newline inside the value, which counts as whitespace and ends
     a `#` comment, as in Dinit."""
     lines = text.split("\n")
+    if "\\" not in text:
+        return enumerate(lines, 1)          # no continuation anywhere (the common case)
+    return _joined_lines(path, lines)
+
+
+def _joined_lines(path, lines):
     n = len(lines)
     i = 0
     while i < n:
@@ -450,13 +473,9 @@ def _raw_settings(path, text):
             if word == "meta":
                 continue
             raise LoadError(path, num, "unsupported meta-command '@%s'" % word)
-        i = 0
-        n = len(s)
-        while i < n and s[i] in _KEY_CHARS:
-            i += 1
+        i = len(s) - len(s.lstrip(_KEY_CHARS_STR))
         key = s[:i]
-        while i < n and s[i] in " \t":
-            i += 1
+        i = len(s) - len(s[i:].lstrip(" \t"))
         op = s[i:i + 2] if s[i:i + 2] == "+=" else s[i:i + 1]
         if not key or op not in ("=", ":", "+="):
             raise LoadError(path, num, "expected 'KEY = VALUE'")
