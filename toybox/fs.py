@@ -8,8 +8,9 @@ def write_atomic(path, data, mode=0o644, sync_dir=True):
     """
     if isinstance(data, str):
         data = data.encode()
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    directory, _, name = path.rpartition("/")
+    directory = directory or ("/" if path.startswith("/") else ".")
+    tmp = "%s/.%s.%d.tmp" % (directory, name, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
     try:
         view = memoryview(data)

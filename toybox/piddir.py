@@ -56,23 +56,27 @@ MAGIC = "svinit-state"
 VERSION = 1
 SELF = "svinit"
 SERVICES = "services"
+_HEADER = "%s %d" % (MAGIC, VERSION)
 
 
 def render(fields):
     """The text of a state file for an ordered list of (key, value); None values are left out."""
-    out = ["%s %d" % (MAGIC, VERSION)]
+    out = [_HEADER]
     for key, value in fields:
         if value is None:
             continue
-        if isinstance(value, bool):
-            value = int(value)
-        elif isinstance(value, float):
+        kind = type(value)
+        if kind is bool:
+            value = "1" if value else "0"
+        elif kind is float:
             value = repr(value)     # reads back as the same float: same uptimes after a restart
-        value = str(value)
+        elif kind is not str:
+            value = str(value)
         if "\n" in value:
             raise ValueError("state value for %s has a newline" % key)
-        out.append("%s %s" % (key, value))
-    return "\n".join(out) + "\n"
+        out.append(key + " " + value)
+    out.append("")
+    return "\n".join(out)
 
 
 def parse(text):
