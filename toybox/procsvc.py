@@ -15,7 +15,9 @@ What the host provides to these classes (applets/svinit.py implements it):
   kill_all(done)                   kill-all-on-stop: TERM (then KILL) every process below
                                    svinit, then done()
   starttime(pid)                   /proc start time of a process (of one just launched: known)
-  kill(pid, sig, group)            signal the process or its process group (ESRCH ignored)
+  kill(pid, sig, group, then_cont=False)
+                                   signal the process or its process group (ESRCH ignored),
+                                   with then_cont SIGCONT after it
   persist()                        write the state files of the services that changed
                                    (called right after a launch: the window in which a
                                    killed svinit leaves a process unrecorded stays tiny)
@@ -31,7 +33,6 @@ from toybox.engine import (Service, STOPPED, STARTING, STARTED, STOPPING, FAILED
 from toybox.spawn import SpawnError, read_status
 
 SIGKILL = 9
-SIGCONT = 18
 # Deaths by these signals are someone asking the service to stop: not a failure for
 # restart = on-failure (Dinit's list).
 STOP_SIGNALS = frozenset((1, 2, 10, 12, 15))
@@ -184,9 +185,7 @@ class ProcessService(Service):
     def kill_pg(self, sig):
         if self.pid is not None and sig:
             group = "signal-process-only" not in self.desc.options
-            self.host.kill(self.pid, sig, group)
-            if sig != SIGKILL:
-                self.host.kill(self.pid, SIGCONT, group)
+            self.host.kill(self.pid, sig, group, then_cont=sig != SIGKILL)
 
     # -- starting --------------------------------------------------------------
 

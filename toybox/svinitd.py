@@ -332,8 +332,11 @@ class Daemon:
         self._gone(pid, w)
         return ("waiting",)
 
-    def kill(self, pid, sig, group):
+    def kill(self, pid, sig, group, then_cont=False):
+        """Signal a process, or its process group; with then_cont, SIGCONT after sig (a
+        stopped process that handles sig runs its handler)."""
         self.persist()
+        target = pid
         try:
             if group:
                 # A bgprocess daemon may live in its launcher's process group.
@@ -341,12 +344,11 @@ class Daemon:
                     pgid = os.getpgid(pid)
                 except OSError:
                     pgid = pid
-                if pgid == self.pgrp:
-                    syscalls.kill(pid, sig)
-                else:
-                    syscalls.killpg(pgid, sig)
-            else:
-                syscalls.kill(pid, sig)
+                if pgid != self.pgrp:
+                    target = -pgid
+            syscalls.kill(target, sig)
+            if then_cont:
+                syscalls.kill(target, _signal.SIGCONT)
         except ProcessLookupError:
             pass
         except PermissionError as e:
