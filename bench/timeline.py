@@ -92,11 +92,11 @@ def svg(bars_, marks, title, not_started=()):
                    % (x(t), y - 10, x(t), top + ROW * len(bars_)))
         out.append('<text x="%.1f" y="%d" fill="#c53030">%s %.2f s</text>' % (x(t) + 3, y, esc(label), t))
     y = top + ROW * len(bars_) + 32
-    out.append('<rect x="%d" y="%d" width="12" height="10" fill="#2b6cb0"/><text x="%d" y="%d">process '
-               'launched to started</text>' % (LEFT, y - 9, LEFT + 16, y))
+    out.append('<rect x="%d" y="%d" width="12" height="10" fill="#2b6cb0"/><text x="%d" y="%d">its own '
+               'start (dependencies up) to started</text>' % (LEFT, y - 9, LEFT + 16, y))
     out.append('<rect x="%d" y="%d" width="12" height="10" fill="url(#h)"/><text x="%d" y="%d">no start '
-               'time kept by svinit: from its last dependency ready to started</text>'
-               % (LEFT + 200, y - 9, LEFT + 216, y))
+               'time (re-adopted): from its last dependency ready to started</text>'
+               % (LEFT + 230, y - 9, LEFT + 246, y))
     if not_started:
         out.append('<text x="%d" y="%d" fill="#666">not started when read, after the marker: %s</text>'
                    % (LEFT, y + 16, esc(", ".join(not_started))))
