@@ -693,7 +693,7 @@ class Service:
                 if "kill-all-on-stop" in self.desc.options and not self.killing_all:
                     # As Dinit: TERM to every other process, KILL a second later, then stop.
                     self.killing_all = True
-                    self.host.kill_all(self.killed_all)
+                    self.host.kill_all_below(self.killed_all)
                     return
                 if not self.killing_all:
                     self.bring_down()

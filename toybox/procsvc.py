@@ -12,7 +12,7 @@ What the host provides to these classes (applets/svinit.py implements it):
   watch_pid(pid, fn)               a process that may not be our child (pidfd, oneit
                                    reports): fn(raw status, or None when unknown)
   unwatch(pid)
-  kill_all(done)                   kill-all-on-stop: TERM (then KILL) every process below
+  kill_all_below(done)             kill-all-on-stop: TERM (then KILL) every process below
                                    svinit, then done()
   starttime(pid)                   /proc start time of a process (of one just launched: known)
   kill(pid, sig, group, then_cont=False)

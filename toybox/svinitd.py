@@ -355,7 +355,7 @@ class Daemon:
             self.log("can't signal %s %d: %s" % ("process group" if group else "process", pid,
                                                   lib.strerror(e)))
 
-    def kill_all(self, done):
+    def kill_all_below(self, done):
         """kill-all-on-stop: TERM to every process below svinit (every service's processes
         and whatever they left behind: svinit is their subreaper), KILL to those left
         KILL_ALL_GRACE seconds later, then done(). Not kill(-1): that is PID 1's alone."""
