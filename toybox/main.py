@@ -310,4 +310,10 @@ def main(argv=None):
         except OSError:
             pass
         code = code or 1
+    if lib.EXIT_AT_ONCE:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        posix._exit(code if isinstance(code, int) else 1)
     raise SystemExit(code)
