@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -112,3 +113,27 @@ def test_a_start_time_known_from_the_clock_around_a_launch_is_the_one_proc_shows
         for pid in pids:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
+
+
+def test_descendants_from_children_files_and_from_parents_agree():
+    # A tree: sh -> (sleep, sh -> sleep). Kernels without CONFIG_PROC_CHILDREN have no
+    # children files; the fallback reads every process's parent instead.
+    p = subprocess.Popen(["/bin/sh", "-c", "sleep 100 & /bin/sh -c 'sleep 101 & wait' & wait"])
+    try:
+        want = None
+        for _ in range(200):
+            got = proc.descendants(p.pid)
+            if len(got) == 3:
+                want = got
+                break
+            time.sleep(0.01)
+        assert want is not None
+        assert sorted(proc._descendants_by_ppid(p.pid, "/proc")) == sorted(want)
+        assert all(proc.stat(d) is not None for d in want)
+    finally:
+        # Only the sleeps: each shell reaps its child and exits, so nothing is orphaned.
+        for d in proc.descendants(p.pid):
+            st = proc.stat(d)
+            if st is not None and st.comm == "sleep":
+                os.kill(d, 9)
+        p.wait(10)

@@ -75,11 +75,35 @@ def children(pid, proc="/proc"):
 
 
 def descendants(pid, proc="/proc"):
-    """Every process below pid in the process tree (children first, then theirs)."""
+    """Every process below pid in the process tree (children first, then theirs). Read
+    from the children files, or, on a kernel without them (CONFIG_PROC_CHILDREN), from
+    every process's parent."""
+    if not os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid)):
+        return _descendants_by_ppid(pid, proc)
     out = []
     todo = [pid]
     while todo:
         for child in children(todo.pop(), proc):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _descendants_by_ppid(pid, proc):
+    kids = {}
+    try:
+        entries = os.listdir(proc)
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.isdigit():
+            st = stat(int(entry), proc)
+            if st is not None:
+                kids.setdefault(st.ppid, []).append(st.pid)
+    out = []
+    todo = [pid]
+    while todo:
+        for child in kids.get(todo.pop(), ()):
             out.append(child)
             todo.append(child)
     return out
