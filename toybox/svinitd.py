@@ -39,7 +39,6 @@ ENV_SERVICE = "SVINIT_SERVICE"  # set to the service's name in each of its proce
 REPORT_WAIT = 2.0       # seconds to wait for oneit's record of a watched process's exit
 POLL_INTERVAL = 0.5     # seconds between looks at /proc for a process without a pidfd
 LOG_BUFFER_MAX = 1024 * 1024
-LOG_FLUSH_AT = 16384    # bytes of messages written at once; the rest before the loop waits
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
 MAX_LOG_LINES = 10000
@@ -138,12 +137,7 @@ class Logger:
             self.buf += b"svinit: (%d messages dropped: the console is too slow)\n" % self.dropped
             self.dropped = 0
         self.buf += line
-        if not self.held and len(self.buf) >= LOG_FLUSH_AT:
-            self.flush()
-
-    def pending(self):
-        """Written out before the loop waits: one write for all the lines of a pass."""
-        if self.buf and not self.held and not self.watching:
+        if not self.held:
             self.flush()
 
     def hold(self, held):
@@ -1292,7 +1286,6 @@ class Daemon:
         self.check_idle()
         while self.exit_code is None:
             timeout = self.next_timeout()
-            self.logger.pending()
             for key, mask in sel.select(timeout):
                 # An earlier callback of this batch may have closed this fd (and the
                 # number may already be reused): only keys still registered run.
