@@ -128,7 +128,14 @@ def test_descendants_from_children_files_and_from_parents_agree():
                 break
             time.sleep(0.01)
         assert want is not None
-        assert sorted(proc._descendants_by_ppid(p.pid, "/proc")) == sorted(want)
+        kids = proc._by_parent("/proc")
+        by_parent, todo = [], [p.pid]
+        while todo:
+            for child in kids.get(todo.pop(), ()):
+                by_parent.append(child)
+                todo.append(child)
+        assert sorted(by_parent) == sorted(want)
+        assert sorted(kids[p.pid]) == sorted(proc.children(p.pid))
         assert all(proc.stat(d) is not None for d in want)
     finally:
         # Only the sleeps: each shell reaps its child and exits, so nothing is orphaned.

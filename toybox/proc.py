@@ -61,12 +61,16 @@ def alive(pid, start=None, proc="/proc"):
 
 
 def children(pid, proc="/proc"):
-    """PIDs of the children of process pid (of all its threads); [] if it is gone."""
+    """PIDs of the children of process pid (of all its threads); [] if it is gone. From
+    the children files, or where the kernel has none (CONFIG_PROC_CHILDREN), from every
+    process's parent."""
     out = []
     try:
         tasks = os.listdir("%s/%d/task" % (proc, pid))
     except OSError:
         return out
+    if tasks and not os.path.exists("%s/%d/task/%s/children" % (proc, pid, tasks[0])):
+        return _by_parent(proc).get(pid, [])
     for tid in tasks:
         text = read_text("%s/%d/task/%s/children" % (proc, pid, tid), 1 << 20)
         if text:
@@ -74,36 +78,32 @@ def children(pid, proc="/proc"):
     return out
 
 
-def descendants(pid, proc="/proc"):
-    """Every process below pid in the process tree (children first, then theirs). Read
-    from the children files, or, on a kernel without them (CONFIG_PROC_CHILDREN), from
-    every process's parent."""
-    if not os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid)):
-        return _descendants_by_ppid(pid, proc)
-    out = []
-    todo = [pid]
-    while todo:
-        for child in children(todo.pop(), proc):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def _descendants_by_ppid(pid, proc):
+def _by_parent(proc):
+    """{ppid: [pid, ...]} of every process."""
     kids = {}
     try:
         entries = os.listdir(proc)
     except OSError:
-        return []
+        return kids
     for entry in entries:
         if entry.isdigit():
             st = stat(int(entry), proc)
             if st is not None:
                 kids.setdefault(st.ppid, []).append(st.pid)
+    return kids
+
+
+def descendants(pid, proc="/proc"):
+    """Every process below pid in the process tree (children first, then theirs)."""
+    if not os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid)):
+        kids = _by_parent(proc)
+        lookup = lambda p: kids.get(p, ())        # noqa: E731 (one scan for the whole tree)
+    else:
+        lookup = lambda p: children(p, proc)      # noqa: E731
     out = []
     todo = [pid]
     while todo:
-        for child in kids.get(todo.pop(), ()):
+        for child in lookup(todo.pop()):
             out.append(child)
             todo.append(child)
     return out

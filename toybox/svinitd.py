@@ -803,16 +803,15 @@ class Daemon:
         scripted not yet completed). Anything else is left alone, with a message.
         Returns the names of the services that got their process this way."""
         ppid = os.getppid()
-        text = _read("/proc/%d/task/%d/children" % (ppid, ppid))
+        kids = proc.children(ppid)
         adopted = []
-        if not text:
+        if not kids:
             return adopted
         known = {int(r["pid"]) for r in records.values() if r.get("pid", "").isdigit()}
         found = {}
         me = os.getpid()
         mark = ("\0%s=" % ENV_SERVICE).encode()
-        for word in text.split():
-            pid = int(word)
+        for pid in kids:
             if pid == me or pid in known:
                 continue
             st = proc.stat(pid)
