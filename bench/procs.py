@@ -12,14 +12,6 @@ import time
 from toybox import proc, syscalls
 
 
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
 def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
@@ -28,18 +20,12 @@ def cmdline(pid):
         return b""
 
 
+children = proc.children
+descendants = proc.descendants
+
+
 def gone(pid):
     return not proc.alive(pid)
-
-
-def descendants(pid):
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        for c in children(p):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 def memory_kb(pids):

@@ -64,13 +64,41 @@ def children(pid, proc="/proc"):
     """PIDs of the children of process pid (of all its threads); [] if it is gone. From
     the children files, or where the kernel has none (CONFIG_PROC_CHILDREN), from every
     process's parent."""
+    if _has_children_files(pid, proc):
+        return _from_children_files(pid, proc)
+    if not os.path.exists("%s/%d" % (proc, pid)):
+        return []       # gone: no need to look at every process
+    return _by_parent(proc).get(pid, [])
+
+
+def descendants(pid, proc="/proc"):
+    """Every process below pid in the process tree (children first, then theirs)."""
+    if _has_children_files(pid, proc):
+        lookup = lambda p: _from_children_files(p, proc)      # noqa: E731
+    elif not os.path.exists("%s/%d" % (proc, pid)):
+        return []
+    else:
+        kids = _by_parent(proc)     # one scan for the whole tree
+        lookup = lambda p: kids.get(p, ())                     # noqa: E731
+    out = []
+    todo = [pid]
+    while todo:
+        for child in lookup(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def _has_children_files(pid, proc):
+    return os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid))
+
+
+def _from_children_files(pid, proc):
     out = []
     try:
         tasks = os.listdir("%s/%d/task" % (proc, pid))
     except OSError:
         return out
-    if tasks and not os.path.exists("%s/%d/task/%s/children" % (proc, pid, tasks[0])):
-        return _by_parent(proc).get(pid, [])
     for tid in tasks:
         text = read_text("%s/%d/task/%s/children" % (proc, pid, tid), 1 << 20)
         if text:
@@ -91,22 +119,6 @@ def _by_parent(proc):
             if st is not None:
                 kids.setdefault(st.ppid, []).append(st.pid)
     return kids
-
-
-def descendants(pid, proc="/proc"):
-    """Every process below pid in the process tree (children first, then theirs)."""
-    if not os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid)):
-        kids = _by_parent(proc)
-        lookup = lambda p: kids.get(p, ())        # noqa: E731 (one scan for the whole tree)
-    else:
-        lookup = lambda p: children(p, proc)      # noqa: E731
-    out = []
-    todo = [pid]
-    while todo:
-        for child in lookup(todo.pop()):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def boot_id(proc="/proc"):
