@@ -81,10 +81,6 @@ def _abspath(path):
     return got
 
 
-def _absdir(file):
-    return _abspath(os.path.dirname(file))
-
-
 class Description:
     """One service, with every setting at its Dinit default until the file says otherwise.
 
@@ -97,7 +93,7 @@ class Description:
         self.name = name
         self.file = file
         # Absolute, because svinit runs services from "/" whatever directory it was started in.
-        here = _absdir(file)
+        here = _abspath(os.path.dirname(file))
         self.services_dir = here if services_dir is None else _abspath(services_dir)
         self.type = "process"
         self.command = None
