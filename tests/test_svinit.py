@@ -479,6 +479,9 @@ def test_kill_all_on_stop_terms_then_kills_every_process_below_svinit(svinit):
     assert term and int(term.group(1)) >= len(below)
     assert kill and kill.start() > term.start()     # stubborn was still there
     assert sv.status("a")["state"] == "stopped" and sv.status("stubborn")["state"] == "stopped"
+    # Each stop kills all once: started again and stopped again, it does it again.
+    assert sv.call("start", name="final")["ok"] and sv.call("stop", name="final")["ok"]
+    assert sv.stderr().count("(kill-all-on-stop)\n") == 3    # TERM, KILL; TERM (nothing left)
 
 
 def test_kill_all_on_stop_is_for_scripted_and_internal_services_only(svinit):

@@ -104,7 +104,7 @@ class Service:
         self.failed_dep = None
         self.since = time.time()
         self.start_began = None     # when its own start last began (not kept across restarts)
-        self.killing_all = False    # kill-all-on-stop: between its TERM and KILL
+        self.kill_all = None        # kill-all-on-stop in this stop: None, "running", "done"
         self.listeners = []
         self._pid = None
 
@@ -255,6 +255,7 @@ class Service:
         self.initiate_start()
 
     def initiate_start(self):
+        self.kill_all = None        # the next stop kills all again
         self.force_stop = False     # a restart straight from stopping (see procsvc)
         self.start_failed = False
         self.failed_dep = None
@@ -690,16 +691,16 @@ class Service:
         elif self.state == STOPPING:
             if self.stop_check_dependents():
                 self.waiting_for_deps = False
-                if "kill-all-on-stop" in self.desc.options and not self.killing_all:
+                if "kill-all-on-stop" in self.desc.options and self.kill_all is None:
                     # As Dinit: TERM to every other process, KILL a second later, then stop.
-                    self.killing_all = True
+                    self.kill_all = "running"
                     self.host.kill_all_below(self.killed_all)
                     return
-                if not self.killing_all:
+                if self.kill_all != "running":
                     self.bring_down()
 
     def killed_all(self):
-        self.killing_all = False
+        self.kill_all = "done"
         if self.state == STOPPING and not self.waiting_for_deps:
             self.bring_down()
 
