@@ -196,6 +196,27 @@ def test_demo_pid1_is_oneit_and_svinit_its_child(demo):
     assert stat.rsplit(")", 1)[1].split()[1] == "1"      # its parent
 
 
+def fd_links(vm, pid):
+    """{fd: link target} of a process in the guest."""
+    out = vm.run("for f in /proc/%d/fd/*; do echo \"${f##*/} $(readlink $f)\"; done" % pid)
+    return {int(fd): target for fd, target in (line.split(" ", 1) for line in out.splitlines())}
+
+
+def test_demo_svinit_runs_in_oneits_child_as_if_execd(demo):
+    """oneit runs its own svinit in the child it forked, without a second interpreter
+    start (oneitd.run_here): ps and /proc show what the exec would have, and svinit
+    holds none of oneit's files but the report and heartbeat pipes."""
+    pid = svinit_pid(demo)
+    interpreter = demo.run("tr '\\0' ' ' </proc/1/cmdline").split()[:2]
+    assert demo.run("tr '\\0' ' ' </proc/%d/cmdline" % pid).split() == interpreter + ["/bin/toybox", "svinit"]
+    assert demo.run("cat /proc/%d/comm" % pid).strip() == "toybox"
+    env = demo.run("tr '\\0' '\\n' </proc/%d/environ" % pid).split()
+    assert {"ONEIT_PID=1", "ONEIT_REPORT_FORMAT=pid-status", "ONEIT_HEARTBEAT_FD=4"} <= set(env), env
+    oneit_pipes = {t for t in fd_links(demo, 1).values() if t.startswith("pipe:")}
+    shared = {fd: t for fd, t in fd_links(demo, pid).items() if t in oneit_pipes}
+    assert sorted(shared) == [3, 4], shared
+
+
 def test_demo_ctl_list_for_people(demo):
     out = demo.run("ctl list")
     for name in DEMO:

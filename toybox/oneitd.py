@@ -39,11 +39,13 @@ def main(ctx):
     pid1 = syscalls.is_pid1()
     container = bool(o.C) or not pid1
     argv = label = ctx.args
+    in_process = False
     relaunch, report, status, period = o.r or o.n, o["3"], o.S, o.w
     from applets.oneit import raw_args
     if raw_args(dispatcher.INVOKED) or not argv:
         argv = service_manager() + (["--"] + argv if argv else [])
         label = ["svinit"]
+        in_process = True
         relaunch = report = status = 1
         period = 30.0 if period is None else period
     fmt = None
@@ -57,6 +59,7 @@ def main(ctx):
     # The service manager stops the services in order before the machine goes down.
     names = [_basename(a) for a in argv[:2]]
     init.ask_child = names[:1] == ["svinit"] or (names[0].startswith("toybox") and names[1:] == ["svinit"])
+    init.in_process = in_process
     if container:
         return init.run()
     while True:    # PID 1 must not exit: the kernel panics when it does
@@ -161,6 +164,7 @@ class Oneit:
         self.poller = select.poll()
         self.handlers = {}        # fd -> callable(mask)
         self.env = None
+        self.in_process = False   # the child is our own svinit: see run_here()
 
     # -- set-up ---------------------------------------------------------------
 
@@ -384,12 +388,64 @@ class Oneit:
                 moves[HEARTBEAT_FD] = hb_w
             place_fds(moves)
             stage = "exec"
+            if self.in_process:
+                self.run_here(list(moves))
             _execvpe(self.argv[0], self.argv, self.env)
         except BaseException as e:
             err = getattr(e, "errno", None) or errno.EINVAL
             code = 1 if stage != "exec" else 127 if err in (errno.ENOENT, errno.ENOTDIR) else 126
             try:
                 posix.write(err_w, ("%s %d" % (stage, err)).encode())
+            finally:
+                posix._exit(code)
+
+    def run_here(self, keep):
+        """In the forked child, when the command is this program's own svinit (oneit chose
+        it): run it right here rather than exec a new interpreter of the same program.
+        That saves the interpreter's start and the imports the two share (0.15 s of a
+        boot under QEMU's emulation), and their pages stay shared. Only if
+        /proc/self/cmdline, environ and comm can be made to read as after the exec
+        (CAP_SYS_RESOURCE, which a container may lack): ps, pidof and svinit's own
+        check of its parent must not see a second oneit. Returns if it can't (the
+        caller execs); never returns otherwise."""
+        import sys
+        orig = list(getattr(sys, "orig_argv", ()))
+        cut = len(orig) - len(sys.argv)
+        interpreter = orig[:cut] if cut > 0 and orig[cut:] == sys.argv else [sys.executable]
+        env = ["%s=%s" % kv for kv in self.env.items()]
+        try:
+            syscalls.set_cmdline(interpreter + self.argv, env, _basename(self.argv[0]))
+        except Exception:    # OSError as a rule; whatever it is, the exec still works
+            return
+        code = 1
+        try:
+            # What the exec would have closed: every fd oneit holds (close-on-exec all,
+            # the exec-error pipe among them: oneit reads its end-of-file as success).
+            for fd in (oneitwire.REPORT_FD, HEARTBEAT_FD):
+                if fd not in keep:
+                    try:
+                        posix.close(fd)
+                    except OSError:
+                        pass
+            posix.closerange(max(oneitwire.REPORT_FD, HEARTBEAT_FD) + 1, posix.sysconf("SC_OPEN_MAX"))
+            encode = lib.fsencode
+            for k in list(posix.environ):
+                posix.unsetenv(k)
+            posix.environ.clear()     # os.environ, if imported, is this same dict
+            for k, v in self.env.items():
+                posix.putenv(k, v)
+                posix.environ[encode(k)] = encode(v)
+            sys.argv = list(self.argv)
+            from toybox import main as dispatcher
+            dispatcher.main(sys.argv)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 0 if e.code is None else 1
+        except BaseException:
+            sys.excepthook(*sys.exc_info())
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
             finally:
                 posix._exit(code)
 

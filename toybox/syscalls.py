@@ -9,6 +9,7 @@ host by a test can reboot it or signal its init.
 Set TOYBOX_SYSCALL_LOG=FILE to have every guarded call appended to FILE as one
 line (`reboot poweroff`, `kill -1 15`, ...), so tests can watch what a PID 1 did.
 """
+import errno
 import posix
 
 from toybox import lib
@@ -20,6 +21,12 @@ REBOOT_CMDS = {
 }
 RB_DISABLE_CAD = 0
 PR_SET_PDEATHSIG = 1
+PR_SET_NAME = 15
+PR_SET_MM = 35
+PR_SET_MM_ARG_START = 8
+PR_SET_MM_ARG_END = 9
+PR_SET_MM_ENV_START = 10
+PR_SET_MM_ENV_END = 11
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 TIOCSCTTY = 0x540E
@@ -49,9 +56,19 @@ class _Libc:
             _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
             _restype_ = c_int
 
+        class c_ulong(_ctypes._SimpleCData):
+            _type_ = "L"
+
+        class c_char(_ctypes._SimpleCData):
+            _type_ = "c"
+
         self._handle = _ctypes.dlopen(None, posix.RTLD_NOW)
         self._function = Function
         self.get_errno = _ctypes.get_errno
+        self.ulong = c_ulong
+        self.char = c_char
+        self.addressof = _ctypes.addressof
+        self.array = _ctypes.Array
 
     def __getattr__(self, name):
         fn = self._function((name, self))
@@ -212,6 +229,38 @@ def drop_controlling_tty():
 
 def prctl(option, arg):
     return _check(libc().prctl(option, arg, 0, 0, 0))
+
+
+_cmdline = None    # the buffer /proc/self/cmdline shows after set_cmdline(): kept for good
+
+
+def set_cmdline(words, env, comm):
+    """Make /proc/self/cmdline read `words`, /proc/self/environ `env` (NAME=VALUE strings)
+    and /proc/self/comm `comm`, as an exec would have: ps, pidof and process_is_ours read
+    them. Needs CAP_SYS_RESOURCE (prctl PR_SET_MM); raises OSError without it. A failure
+    may leave them half moved: the caller then execs, which makes them anew."""
+    global _cmdline
+    c = libc()
+    args = b"".join(lib.fsencode(w) + b"\0" for w in words)
+    data = args + b"".join(lib.fsencode(w) + b"\0" for w in env)
+    buf = type("cmdline", (c.array,), {"_type_": c.char, "_length_": len(data)}).from_buffer_copy(data)
+    at = c.addressof(buf)
+    # The kernel wants start <= end after each step. What the exec left is on the stack,
+    # above any heap buffer: each start moves first, unless that fails.
+    for start, end, first, last in ((PR_SET_MM_ARG_START, PR_SET_MM_ARG_END, at, at + len(args)),
+                                    (PR_SET_MM_ENV_START, PR_SET_MM_ENV_END, at + len(args), at + len(data))):
+        for steps in (((start, first), (end, last)), ((end, last), (start, first))):
+            err = 0
+            for what, addr in steps:
+                if c.prctl(PR_SET_MM, what, c.ulong(addr), c.ulong(0), c.ulong(0)) < 0:
+                    err = c.get_errno()
+                    break
+            if err != errno.EINVAL:
+                break
+        if err:
+            raise OSError(err, posix.strerror(err))
+    _cmdline = buf
+    c.prctl(PR_SET_NAME, lib.fsencode(comm)[:15], 0, 0, 0)
 
 
 def set_subreaper():
