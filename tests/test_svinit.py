@@ -448,6 +448,37 @@ def test_askfirst_prompts_on_its_tty_and_waits_for_enter(svinit, tmp_path):
         os.close(slave)
 
 
+def test_a_tty_entry_gets_its_terminal_as_controlling_tty(svinit, tmp_path):
+    """Started by posix_spawn (no fork of svinit): in its own session, the tty as stdio
+    and controlling terminal. A tty that can't be opened fails that entry alone, with
+    the stage that failed."""
+    import pty
+    master, slave = pty.openpty()
+    tty = os.ttyname(slave)
+    try:
+        inittab = tmp_path / "inittab"
+        inittab.write_text("%s::respawn:/bin/sh -c 'echo $$ > %s/ttypid; exec sleep 1000'\n"
+                           "nosuchtty9::respawn:/bin/sleep 1000\n" % (tty[len("/dev/"):], tmp_path))
+        sv = svinit({}, args=["--inittab", str(inittab), "inittab"])
+        out = tmp_path / "ttypid"
+        pid = int(sv.wait_for(lambda: out.exists() and out.read_text().strip(), what="the tty entry"))
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()      # state ppid pgrp session tty_nr ...
+        tty_nr = int(st[4])
+        rdev = os.stat(tty).st_rdev
+        assert int(st[3]) == pid
+        assert ((tty_nr >> 8) & 0xfff, (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00)) == \
+            (os.major(rdev), os.minor(rdev))
+        assert [os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in (0, 1, 2)] == [tty] * 3
+        bad = [s for s in sv.call("list")["services"] if s["name"].endswith("nosuchtty9")]
+        assert len(bad) == 1
+        sv.wait_for(lambda: "open /dev/nosuchtty9: No such file or directory"
+                    in sv.status(bad[0]["name"])["reason"], what="the bad tty's failure")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_kill_all_on_stop_terms_then_kills_every_process_below_svinit(svinit):
     # a leaves an orphan behind in a session of its own (it comes back to svinit, the
     # subreaper); stubborn ignores SIGTERM. Stopping `final` must end them all, TERM first.

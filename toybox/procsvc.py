@@ -316,7 +316,9 @@ class ProcessService(Service):
         self.exit_status = status
         self.cancel_timer()
         if self.waiting_execstat:
-            # The child is gone, so its status pipe holds all it will ever say.
+            # The child is gone, so its status pipe holds all it will ever say. Read now,
+            # the pipe's own readiness (in this pass, maybe) must not run too.
+            self.host.unwatch_fd(self.status_fd)
             self.exec_status_ready()
             return
         self.handle_exit_status()

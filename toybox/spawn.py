@@ -2,9 +2,17 @@
 
 posix_spawn (a vfork-style clone in glibc) is about twice as fast as fork+exec from
 Python and reports an exec failure as an exception, so most services use it. It can't
-run code in the child, so a service that needs a user switch, a terminal (controlling
-tty, the askfirst prompt) goes through fork+exec, and the child reports a failing stage
-and errno through a close-on-exec pipe: EOF on it means the exec happened.
+run code in the child, so a service that needs a user switch or the askfirst prompt
+goes through fork+exec, and the child reports a failing stage and errno through a
+close-on-exec pipe: EOF on it means the exec happened.
+
+A terminal is not a reason to fork: the child is a session leader (setsid) when the
+file actions run, so opening the tty without O_NOCTTY makes it the controlling
+terminal, as TIOCSCTTY would (unless it is another session's: then it is only the
+child's stdio, as with TIOCSCTTY failing). Forking svinit, a large Python process,
+cost a console shell 30-60 ms at boot under QEMU's emulation. If such a spawn fails,
+it is tried again through fork+exec, whose error says which stage failed (the open
+of the tty, or the exec).
 
 The working directory is not a reason to fork: svinit is single-threaded and keeps
 every path it uses absolute, so it changes its own directory around posix_spawn
@@ -58,7 +66,7 @@ class Launch:
         self.askfirst = askfirst
 
     def needs_fork(self):
-        return self.run_as is not None or self.tty is not None or self.askfirst
+        return self.run_as is not None or self.askfirst
 
 
 def find_program(name, env):
@@ -77,9 +85,11 @@ def spawn(launch):
     to have worked (posix_spawn), else the read end of the close-on-exec error pipe: read it
     with read_status() once it is readable. Raises SpawnError for a failure known at once."""
     path = find_program(launch.exec_path or launch.argv[0], launch.env)
-    if launch.needs_fork():
-        return _fork_exec(launch, path)
-    return _posix_spawn(launch, path), None
+    if not launch.needs_fork():
+        pid = _posix_spawn(launch, path)
+        if pid is not None:
+            return pid, None
+    return _fork_exec(launch, path)
 
 
 def _posix_spawn(launch, path):
@@ -92,6 +102,9 @@ def _posix_spawn(launch, path):
             source = os.dup(source)
             dups.append(source)
         actions.append((os.POSIX_SPAWN_DUP2, source, target))
+    if launch.tty is not None:
+        actions += [(os.POSIX_SPAWN_OPEN, 0, launch.tty, os.O_RDWR | (0 if launch.ctty else os.O_NOCTTY), 0),
+                    (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)]
     moved = False
     try:
         if launch.cwd and launch.cwd != "/":
@@ -104,6 +117,8 @@ def _posix_spawn(launch, path):
             return os.posix_spawn(path, launch.argv, launch.env, file_actions=actions,
                                   setsid=True, setsigdef=CATCHABLE, setsigmask=())
         except OSError as e:
+            if launch.tty is not None:
+                return None      # the open of the tty, or the exec: _fork_exec tells which
             raise SpawnError("exec", e.errno, path) from None
     finally:
         if moved:
