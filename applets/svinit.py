@@ -51,7 +51,7 @@ FD_LIMIT = 65536
 
 def main(ctx):
     # Imported here, not at the top: `svinit --help` needs none of it.
-    import os
+    from toybox import sysos as os
     from toybox import lib, protocol
     from toybox.svinitd import Daemon, Config
     from toybox.syscalls import drop_controlling_tty
@@ -61,8 +61,9 @@ def main(ctx):
     drop_controlling_tty()
     opts = ctx.opts
     names = list(ctx.args)
-    if not names and os.environ.get("SVINIT_SERVICES"):
-        names = [n for n in os.environ["SVINIT_SERVICES"].split(",") if n.strip()]
+    wanted = lib.environ().get("SVINIT_SERVICES")
+    if not names and wanted:
+        names = [n for n in wanted.split(",") if n.strip()]
     cfg = Config()
     cfg.services_dir = os.path.abspath(opts.services_dir or DEFAULT_SERVICES_DIR)
     cfg.pid_dir = os.path.abspath(opts.pid_dir or DEFAULT_PID_DIR)

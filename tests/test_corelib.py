@@ -144,3 +144,16 @@ def test_descendants_from_children_files_and_from_parents_agree():
             if st is not None and st.comm == "sleep":
                 os.kill(d, 9)
         p.wait(10)
+
+
+def test_raise_fd_limit_raises_the_soft_limit_up_to_the_hard_one():
+    code = ("import sys, resource; sys.path.insert(0, %r)\n"
+            "from toybox import syscalls\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 2048))\n"
+            "syscalls.raise_fd_limit(1000); a = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "syscalls.raise_fd_limit(65536); b = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "syscalls.raise_fd_limit(10); c = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+            "print(a, b, c)\n") % os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[0] == "(1000, 2048) (2048, 2048) (2048, 2048)"

@@ -13,7 +13,7 @@ at most protocol.MAX_LINE bytes, protocol.SERVER_IDLE_TIMEOUT seconds to send it
 reply of at most protocol.MAX_REPLY bytes per connection. One request per
 connection: the connection closes once its reply is sent.
 """
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 import sys
 import time
 

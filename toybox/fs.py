@@ -1,5 +1,5 @@
 """Files that must never be seen half-written: pid files and state."""
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 
 
 def write_atomic(path, data, mode=0o644, sync_dir=True):

@@ -15,7 +15,8 @@ sysinit/wait entry; respawn and askfirst are also ordered after the once entries
 shutdown, ctrlaltdel and restart entries are not part of boot: they carry inittab_action and
 run in file order (ordered() lists them; each also waits-for the previous one of its action).
 """
-import os
+from toybox import lib
+from toybox import sysos as os     # posix, and os's helpers without its import
 
 from toybox.svcfile import Description, LoadError
 
@@ -96,7 +97,7 @@ def parse(text, path):
 def convert_text(text, path, environ=None):
     """(descs, errors) for inittab text; see convert()."""
     if environ is None:
-        environ = os.environ
+        environ = lib.environ()
     entries, errors = parse(text, path)
     env = dict(ENV)
     env["TERM"] = environ.get("TERM") or "linux"

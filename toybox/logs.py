@@ -16,7 +16,7 @@ pipe's inode, recorded in the state file as `output`, tells it is ours) and read
 from where the old one stopped. What the old svinit had read but not yet written is
 lost, and so is the in-memory tail.
 """
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 from _collections import deque     # (collections itself costs an import)
 
 READ_CHUNK = 65536

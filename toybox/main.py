@@ -260,7 +260,7 @@ def is_own_link(path, st, target, st_target, symbolic):
 
 def own_program():
     """The resolved path of the executable that started us, if it is a launcher."""
-    import os
+    from toybox import sysos as os      # oneit calls this at boot: no os import
     path = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     if not path or path.endswith(".py") or not os.access(path, os.X_OK):
         return None

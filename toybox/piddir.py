@@ -48,7 +48,7 @@ svinit leaves the directory empty. During a shutdown (in svinit's own file), a p
 service's file is not rewritten for its stop, only removed once it has stopped: a restarted
 svinit stops everything anyway.
 """
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 
 from toybox import fs
 

@@ -1,5 +1,5 @@
 """Reading /proc: process state and start time (to tell a PID from its reuse), boot id."""
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 import time
 
 from toybox.fs import read_text

@@ -25,7 +25,7 @@ What the host provides to these classes (applets/svinit.py implements it):
                                    is still the same one (None), else ("exited", status or
                                    None) or ("waiting",): fn(status) comes later
 """
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 
 from toybox import lib, proc
 from toybox.engine import (Service, STOPPED, STARTING, STARTED, STOPPING, FAILED, EXECFAILED,

@@ -22,7 +22,7 @@ Either way the child gets: its own session, every signal at its default disposit
 an empty signal mask, exactly the fds of `Launch.fds` (0, 1, 2, and a readiness fd),
 nothing else: every other fd of svinit is close-on-exec.
 """
-import os
+from toybox import sysos as os     # posix, and os's helpers without its import
 import _signal
 
 from toybox import lib, syscalls

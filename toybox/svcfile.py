@@ -9,7 +9,8 @@ is checked at load time; a problem is a LoadError that names FILE:LINE.
 load_file() parses one file; load_dir() parses a directory and checks dependencies across
 the set (missing services, cycles, services that hard-depend on a service that failed).
 """
-import os
+from toybox import lib
+from toybox import sysos as os     # posix, and os's helpers without its import
 
 TYPES = ("process", "bgprocess", "scripted", "internal")
 PROCESS_TYPES = ("process", "bgprocess")
@@ -483,7 +484,7 @@ def load_file(path, name=None, services_dir=None, environ=None):
     """Parse the service file at `path` into a Description; raise LoadError.
 
     name defaults to the file's name; services_dir (for env-file and .d dirs) to its
-    directory; environ (for `$VAR` not set by the env-file) to os.environ."""
+    directory; environ (for `$VAR` not set by the env-file) to the process's (lib.environ())."""
     if name is None:
         name = os.path.basename(path)
     if not valid_name(name):
@@ -499,7 +500,7 @@ def parse(text, path, name, services_dir=None, environ=None):
     """Parse service-file text (see load_file)."""
     d = Description(name, path, services_dir)
     if environ is None:
-        environ = os.environ
+        environ = lib.environ()
     arg = name.partition("@")[2] or None
     raw = _raw_settings(path, text)
 
@@ -717,6 +718,8 @@ def load_dir(services_dir, environ=None, extra=None):
     file of the same name wins (with a warning on its Description)."""
     descs = {}
     errors = {}
+    if environ is None:
+        environ = lib.environ()     # once, not per file
     try:
         names = sorted(os.listdir(services_dir))
     except OSError as e:

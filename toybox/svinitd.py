@@ -21,8 +21,8 @@ files, processes whose PID and start time still match are re-adopted (with their
 output pipes), and exits that happened while no svinit ran come from the records oneit
 queued on fd 3 meanwhile.
 """
-import os
-import stat
+from toybox import sysos as os     # posix, and os's helpers without its import
+import _stat as stat
 import time
 import _signal
 from _heapq import heappop, heappush
@@ -417,7 +417,7 @@ class Daemon:
 
     def env_for(self, desc):
         if self.base_env is None:
-            self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_DROP)}
+            self.base_env = {k: v for k, v in lib.environ().items() if not k.startswith(ENV_DROP)}
         env = dict(self.base_env)
         env.update(desc.env or ())
         # Tells a service its name; and a restarted svinit, which process the svinit
@@ -1176,7 +1176,7 @@ class Daemon:
         self.setup_oneit()
 
     def setup_oneit(self):
-        env = os.environ
+        env = lib.environ()
         try:
             oneit = int(env.get(oneitwire.ENV_PID, ""))
         except ValueError:
@@ -1387,12 +1387,8 @@ def _close_on_exec_all():
 def _raise_fd_limit(want):
     """Each running service costs svinit an fd or two (output and readiness pipes)."""
     try:
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        limit = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        if soft != resource.RLIM_INFINITY and soft < limit:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
-    except (ImportError, ValueError, OSError):
+        syscalls.raise_fd_limit(want)
+    except OSError:
         pass
 
 

@@ -27,6 +27,8 @@ PR_SET_MM_ARG_START = 8
 PR_SET_MM_ARG_END = 9
 PR_SET_MM_ENV_START = 10
 PR_SET_MM_ENV_END = 11
+RLIMIT_NOFILE = 7
+RLIM_INFINITY = (1 << 64) - 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 TIOCSCTTY = 0x540E
@@ -261,6 +263,20 @@ def set_cmdline(words, env, comm):
             raise OSError(err, posix.strerror(err))
     _cmdline = buf
     c.prctl(PR_SET_NAME, lib.fsencode(comm)[:15], 0, 0, 0)
+
+
+def raise_fd_limit(want):
+    """Raise the soft limit on open files to `want`, or to the hard limit if lower (the
+    resource module would cost an extension module's load at every boot)."""
+    c = libc()
+    lim = (c.ulong * 2)()
+    if c.getrlimit(RLIMIT_NOFILE, lim) < 0:
+        return
+    soft, hard = lim[0], lim[1]
+    limit = want if hard == RLIM_INFINITY else min(want, hard)
+    if soft != RLIM_INFINITY and soft < limit:
+        lim[0] = limit
+        _check(c.setrlimit(RLIMIT_NOFILE, lim))
 
 
 def set_subreaper():
