@@ -217,6 +217,14 @@ def test_demo_svinit_runs_in_oneits_child_as_if_execd(demo):
     assert sorted(shared) == [3, 4], shared
 
 
+def test_demo_console_shell_has_job_control(demo):
+    # Its terminal is the console's (ttyS0), as its controlling terminal, even though it
+    # starts before /sys is mounted (svinit finds the node behind /dev/console).
+    assert "can't access tty" not in demo.transcript()
+    tty_nr = int(demo.run("cut -d' ' -f7 /proc/$$/stat"))
+    assert (tty_nr >> 8, tty_nr & 0xff) == (4, 64)
+
+
 def test_demo_ctl_list_for_people(demo):
     out = demo.run("ctl list")
     for name in DEMO:

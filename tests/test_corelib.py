@@ -157,3 +157,22 @@ def test_raise_fd_limit_raises_the_soft_limit_up_to_the_hard_one():
     p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split("\n")[0] == "(1000, 2048) (2048, 2048) (2048, 2048)"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_tty_node_finds_the_node_of_the_terminal_behind_an_fd(tmp_path):
+    # As svinit finds ttyS0 behind its /dev/console before /sys is mounted (TIOCGDEV).
+    import pty
+    master, slave = pty.openpty()
+    try:
+        os.mknod(str(tmp_path / "console"), 0o600 | 0o020000, os.makedev(5, 1))
+        assert proc.tty_node(slave, str(tmp_path)) is None
+        os.mknod(str(tmp_path / "hvc0"), 0o600 | 0o020000, os.fstat(slave).st_rdev)
+        assert proc.tty_node(slave, str(tmp_path)) == str(tmp_path / "hvc0")
+        r, w = os.pipe()
+        assert proc.tty_node(r, str(tmp_path)) is None       # not a terminal
+        os.close(r)
+        os.close(w)
+    finally:
+        os.close(master)
+        os.close(slave)

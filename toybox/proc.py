@@ -153,6 +153,32 @@ def uptime(proc="/proc"):
     return float(text.split()[0]) if text else 0.0
 
 
+TIOCGDEV = 0x80045432
+
+
+def tty_node(fd, dev_dir="/dev"):
+    """The node in /dev of the terminal behind fd (the real one behind /dev/console, as
+    TIOCGDEV tells): a character device of that number (ttyS0, tty1, hvc0...) other than
+    console and tty; None if there is none."""
+    import fcntl
+    import sys
+    try:
+        rdev = int.from_bytes(fcntl.ioctl(fd, TIOCGDEV, bytes(4)), sys.byteorder)
+        names = sorted(os.listdir(dev_dir))
+    except OSError:
+        return None
+    for name in names:
+        if name not in ("console", "tty", "ptmx"):
+            path = dev_dir + "/" + name
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if st.st_rdev == rdev and st.st_mode & 0o170000 == 0o020000:
+                return path
+    return None
+
+
 def active_console(sys_dir="/sys"):
     """The kernel's active console device (`/dev/ttyS0`): the last entry of
     /sys/class/tty/console/active whose /dev node exists; None if there is none

@@ -1404,8 +1404,10 @@ def _initial_pid_namespace():
 def console_device():
     """The terminal behind the console, for a service that needs job control on it:
     svinit's own terminal, unless that is /dev/console or its node was hidden by a
-    devtmpfs mounted over /dev (ttyname fails then); else the kernel's active console.
-    None if there is none: the service then shares svinit's fds.
+    devtmpfs mounted over /dev (ttyname fails then); else the kernel's active console
+    (from /sys; early in a boot, before /sys is mounted, the node in /dev of the terminal
+    behind svinit's /dev/console). None if there is none: the service then shares
+    svinit's fds.
     """
     try:
         name = os.ttyname(0)
@@ -1413,4 +1415,4 @@ def console_device():
             return name
     except OSError:
         pass
-    return proc.active_console()
+    return proc.active_console() or proc.tty_node(0)
