@@ -207,6 +207,10 @@ def _parts(value, path, line):
     escapes and a trailing comment. Quoted text keeps its whitespace."""
     if '"' not in value and "\\" not in value and "#" not in value:
         return value.split()        # the common case, and the same result
+    if "\\" not in value:
+        parts = _quoted_parts(value)
+        if parts is not None:
+            return parts
     parts = []
     cur = []
     in_part = False
@@ -263,11 +267,54 @@ def _parts(value, path, line):
     return parts
 
 
+def _quoted_parts(value):
+    """_parts() for a value with quotes but no backslash, by str methods rather than a
+    loop over its characters (a command line is long); None when it has to go through
+    that loop (a comment, an unterminated quote: errors are reported there)."""
+    segs = value.split('"')
+    if len(segs) % 2 == 0:
+        return None
+    parts = []
+    cur = None          # the part being built: quoted and unquoted text that touch
+    for k, seg in enumerate(segs):
+        if k & 1:
+            if "\n" in seg:
+                return None
+            cur = seg if cur is None else cur + seg
+            continue
+        if not seg:
+            continue
+        if "#" in seg:
+            return None
+        words = seg.split()
+        if seg[0].isspace():
+            if cur is not None:
+                parts.append(cur)
+                cur = None
+        elif words:
+            first = words.pop(0)
+            cur = first if cur is None else cur + first
+        if words:
+            if cur is not None:
+                parts.append(cur)
+            parts.extend(words[:-1])
+            cur = words[-1]
+        if seg[-1].isspace() and cur is not None:
+            parts.append(cur)
+            cur = None
+    if cur is not None:
+        parts.append(cur)
+    return parts
+
+
 def _subst(text, lookup, path, line, key, split=False):
     """Substitute `$NAME`, `${NAME}`, `${NAME:-w}`, `${NAME-w}`, `${NAME:+w}`, `${NAME+w}` and
     `$$` in one value part. With split=True return a list of words: `$/NAME` word-splits its
     value (an empty value gives no word)."""
     if "$" not in text:
+        return [text] if split else text
+    if "$" not in text.replace("$$", ""):
+        text = text.replace("$$", "$")      # only escaped dollars (a shell command's)
         return [text] if split else text
     words = []
     cur = []
