@@ -92,7 +92,7 @@ def run(quick):
     why = qemu.available()
     if why:
         return [unavailable(case, "busybox init", why)]
-    rounds = 1 if quick else 5
+    rounds = 1 if quick else 7
     os.makedirs(common.OUTDIR, exist_ok=True)
     svg = os.path.join(common.OUTDIR, "boot-timeline.svg")
     if os.path.exists(svg):
