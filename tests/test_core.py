@@ -135,27 +135,29 @@ def test_install_needs_a_directory(bindir, tmp_path):
     assert r.returncode == 1 and "not a directory" in r.stderr
 
 
-def test_svinits_modules_do_not_import_os():
-    # svinit runs in oneit's forked child at boot: os and resource would cost ~40 ms
-    # there under emulation (toybox/sysos.py).
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from toybox import main\n"
-            "main.load('svinit'); import toybox.svinitd, toybox.ctlserver, toybox.procsvc, toybox.svcfile\n"
-            "import toybox.inittab, toybox.proc, toybox.fs, toybox.piddir, toybox.logs, toybox.spawn\n"
-            "toybox.svinitd._raise_fd_limit(4096)\n"
-            "print(' '.join(m for m in ('os', 'posixpath', 'ctypes', 'resource', 'stat') if m in sys.modules))\n") % REPO
+HEAVY = ("os", "posixpath", "stat", "ctypes", "resource")
+
+
+def heavy_modules_after(steps):
+    """Which of HEAVY a fresh `python -S` has imported after running steps."""
+    code = ("import sys; sys.path.insert(0, %r)\n%s\n"
+            "print(' '.join(m for m in %r if m in sys.modules))\n") % (REPO, steps, HEAVY)
     p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == []
+    return p.stdout.split()
 
 
 def test_oneits_machinery_does_not_import_os():
-    # oneit is the first interpreter of a boot; under emulation `os` costs it ~0.1 s.
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from toybox import main\n"
-            "main.load('oneit'); import toybox.oneitd, toybox.syscalls\n"
-            "toybox.oneitd.service_manager()\n"
-            "print(' '.join(m for m in ('os', 'posixpath', 'ctypes') if m in sys.modules))\n") % REPO
-    p = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.split() == []
+    # oneit is the first interpreter of a boot; under emulation `os` costs it ~0.03 s.
+    assert heavy_modules_after("from toybox import main\n"
+                               "main.load('oneit'); import toybox.oneitd, toybox.syscalls\n"
+                               "toybox.oneitd.service_manager()") == []
+
+
+def test_svinits_modules_do_not_import_os():
+    # svinit runs in oneit's forked child at boot (toybox/sysos.py).
+    assert heavy_modules_after(
+        "from toybox import main\n"
+        "main.load('svinit'); import toybox.svinitd, toybox.ctlserver, toybox.procsvc, toybox.svcfile\n"
+        "import toybox.inittab, toybox.proc, toybox.fs, toybox.piddir, toybox.logs, toybox.spawn\n"
+        "toybox.svinitd._raise_fd_limit(4096)") == []
