@@ -176,3 +176,22 @@ def test_tty_node_finds_the_node_of_the_terminal_behind_an_fd(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_children_of_a_process_with_a_thousand_children():
+    # /proc gives a page per read: the children file of 1000 PIDs takes two reads or more.
+    sh = subprocess.Popen(["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do sleep 60 & i=$((i+1)); done; "
+                           "echo up; wait"], stdout=subprocess.PIPE)
+    try:
+        assert sh.stdout.readline() == b"up\n"
+        kids = proc.children(sh.pid)
+        assert len(kids) == len(set(kids)) == 1000
+        assert set(proc.descendants(sh.pid)) == set(kids)
+    finally:
+        for pid in proc.children(sh.pid):
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        sh.kill()
+        sh.wait()

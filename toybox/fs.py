@@ -48,13 +48,22 @@ def unlink_quiet(path):
 
 
 def read_text(path, limit=65536):
-    """The start of a small file as text, or None if it can't be read."""
+    """The file as text, up to limit bytes, or None if it can't be read. Read to the end:
+    a /proc file gives a page per read (a children file of 1000 PIDs is longer)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        return os.read(fd, limit).decode("utf-8", "replace")
+        chunks = []
+        left = limit
+        while left > 0:
+            data = os.read(fd, left)
+            if not data:
+                break
+            chunks.append(data)
+            left -= len(data)
+        return b"".join(chunks).decode("utf-8", "replace")
     except OSError:
         return None
     finally:
