@@ -145,7 +145,8 @@ cmd_run() {
     a=$(accel_args)
     say "booting $IMAGE with $(basename "$k") ($a); quit: poweroff, or Ctrl-A X"
     # shellcheck disable=SC2086 # $a is several words on purpose
-    exec qemu-system-x86_64 $a -m 256 -nographic -serial mon:stdio -no-reboot -nic none \
+    # -nodefaults: no VGA card, floppy, CD-ROM or parallel port to set up at every boot.
+    exec qemu-system-x86_64 $a -m 256 -nodefaults -nographic -serial mon:stdio -no-reboot -nic none \
         -kernel "$k" -initrd "$IMAGE" -append "$KERNEL_CMDLINE $*"
 }
 

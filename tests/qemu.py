@@ -82,8 +82,12 @@ class Qemu:
         self._seq = 0
 
     def argv(self):
-        return ([QEMU] + accel() + ["-m", str(self.memory), "-nographic", "-no-reboot",
-                                    "-nic", "none", "-kernel", kernel(), "-initrd", self.image,
+        # -nodefaults: no VGA card, floppy, CD-ROM or parallel port for SeaBIOS and the
+        # kernel to set up (0.3-0.5 s of every boot under emulation); the serial console
+        # is the one device asked for, with QEMU's monitor behind Ctrl-A as usual.
+        return ([QEMU] + accel() + ["-m", str(self.memory), "-nodefaults", "-nographic",
+                                    "-serial", "mon:stdio", "-no-reboot", "-nic", "none",
+                                    "-kernel", kernel(), "-initrd", self.image,
                                     "-append", self.append])
 
     def start(self):
