@@ -186,6 +186,9 @@ class Daemon:
         self.piddir = None
         self.boot_id = proc.boot_id()
         self.devnull = None
+        # svinit's environment, read once (it never changes it): what services inherit,
+        # oneit's variables, `$VAR` in service files.
+        self.environ = lib.environ()
         self.base_env = None
         self.pgrp = None
         self.last_launch = None         # (pid, starttime) of the last launch, when known
@@ -417,7 +420,7 @@ class Daemon:
 
     def env_for(self, desc):
         if self.base_env is None:
-            self.base_env = {k: v for k, v in lib.environ().items() if not k.startswith(ENV_DROP)}
+            self.base_env = {k: v for k, v in self.environ.items() if not k.startswith(ENV_DROP)}
         env = dict(self.base_env)
         env.update(desc.env or ())
         # Tells a service its name; and a restarted svinit, which process the svinit
@@ -551,7 +554,7 @@ class Daemon:
                     return None
                 continue
             try:
-                new[n] = svcfile.load_file(path, n, self.cfg.services_dir)
+                new[n] = svcfile.load_file(path, n, self.cfg.services_dir, self.environ)
             except svcfile.LoadError as e:
                 errors[n] = e
                 continue
@@ -574,7 +577,7 @@ class Daemon:
         from toybox import svcfile
         descs, errors = {}, {}
         try:
-            descs, errors = svcfile.load_dir(self.cfg.services_dir)
+            descs, errors = svcfile.load_dir(self.cfg.services_dir, self.environ)
         except svcfile.LoadError as e:
             self.log(str(e))
         for name in sorted(errors):
@@ -586,7 +589,7 @@ class Daemon:
             path = self.cfg.system_inittab
         if path is not None:
             from toybox import inittab
-            idescs, ierrors = inittab.convert(path)
+            idescs, ierrors = inittab.convert(path, self.environ)
             for err in ierrors:
                 self.log(str(err))
             for name, d in idescs.items():
@@ -1063,7 +1066,7 @@ class Daemon:
                                        % (svc.name, svc.desc.file), protocol.E_REFUSED))
             return
         try:
-            new = svcfile.load_file(svc.desc.file, svc.name, self.cfg.services_dir)
+            new = svcfile.load_file(svc.desc.file, svc.name, self.cfg.services_dir, self.environ)
         except svcfile.LoadError as e:
             reply(protocol.reply_error(str(e), protocol.E_FAILED, service=svc.status()))
             return
@@ -1176,7 +1179,7 @@ class Daemon:
         self.setup_oneit()
 
     def setup_oneit(self):
-        env = lib.environ()
+        env = self.environ
         try:
             oneit = int(env.get(oneitwire.ENV_PID, ""))
         except ValueError:
