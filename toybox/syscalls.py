@@ -9,7 +9,6 @@ host by a test can reboot it or signal its init.
 Set TOYBOX_SYSCALL_LOG=FILE to have every guarded call appended to FILE as one
 line (`reboot poweroff`, `kill -1 15`, ...), so tests can watch what a PID 1 did.
 """
-import errno
 import posix
 
 from toybox import lib
@@ -248,18 +247,11 @@ def set_cmdline(words, env, comm):
     buf = type("cmdline", (c.array,), {"_type_": c.char, "_length_": len(data)}).from_buffer_copy(data)
     at = c.addressof(buf)
     # The kernel wants start <= end after each step. What the exec left is on the stack,
-    # above any heap buffer: each start moves first, unless that fails.
-    for start, end, first, last in ((PR_SET_MM_ARG_START, PR_SET_MM_ARG_END, at, at + len(args)),
-                                    (PR_SET_MM_ENV_START, PR_SET_MM_ENV_END, at + len(args), at + len(data))):
-        for steps in (((start, first), (end, last)), ((end, last), (start, first))):
-            err = 0
-            for what, addr in steps:
-                if c.prctl(PR_SET_MM, what, c.ulong(addr), c.ulong(0), c.ulong(0)) < 0:
-                    err = c.get_errno()
-                    break
-            if err != errno.EINVAL:
-                break
-        if err:
+    # above the heap this buffer is in: each start moves down first, then its end.
+    for what, addr in ((PR_SET_MM_ARG_START, at), (PR_SET_MM_ARG_END, at + len(args)),
+                       (PR_SET_MM_ENV_START, at + len(args)), (PR_SET_MM_ENV_END, at + len(data))):
+        if c.prctl(PR_SET_MM, what, c.ulong(addr), c.ulong(0), c.ulong(0)) < 0:
+            err = c.get_errno()
             raise OSError(err, posix.strerror(err))
     _cmdline = buf
     c.prctl(PR_SET_NAME, lib.fsencode(comm)[:15], 0, 0, 0)
