@@ -10,6 +10,7 @@ import select
 from time import monotonic, sleep
 
 from toybox import lib, oneitwire, syscalls
+from toybox.sysos import path as ospath
 
 HEARTBEAT_FD = 4
 QUEUE_MAX = 100000      # records; past this oneit drops the newest and warns once
@@ -57,7 +58,7 @@ def main(ctx):
     init = Oneit(argv, console, o.c is not None, fmt, period or 0, relaunch, o.p, container, o.g,
                  label[0])
     # The service manager stops the services in order before the machine goes down.
-    names = [_basename(a) for a in argv[:2]]
+    names = [ospath.basename(a) for a in argv[:2]]
     init.ask_child = names[:1] == ["svinit"] or (names[0].startswith("toybox") and names[1:] == ["svinit"])
     init.in_process = in_process
     if container:
@@ -68,10 +69,6 @@ def main(ctx):
         except BaseException as e:
             lib.warn("internal error: %s: %s" % (type(e).__name__, e))
             sleep(1)     # no busy loop if it repeats
-
-
-def _basename(path):
-    return path.rsplit("/", 1)[-1]
 
 
 def _execvpe(name, argv, env):
@@ -98,9 +95,9 @@ def service_manager():
     if prog:
         # A shebang launcher sees its own path as argv[0], so only the `toybox`
         # name can be told which applet to run.
-        if _basename(prog).startswith("toybox"):
+        if ospath.basename(prog).startswith("toybox"):
             return [prog, "svinit"]
-        sibling = prog.rpartition("/")[0] + "/svinit" if "/" in prog else "svinit"
+        sibling = ospath.join(ospath.dirname(prog), "svinit")
         if posix.access(sibling, posix.X_OK):
             return [sibling]
     return ["svinit"]
@@ -414,7 +411,7 @@ class Oneit:
         interpreter = orig[:cut] if cut > 0 and orig[cut:] == sys.argv else [sys.executable]
         env = ["%s=%s" % kv for kv in self.env.items()]
         try:
-            syscalls.set_cmdline(interpreter + self.argv, env, _basename(self.argv[0]))
+            syscalls.set_cmdline(interpreter + self.argv, env, ospath.basename(self.argv[0]))
         except Exception:    # OSError as a rule; whatever it is, the exec still works
             return
         code = 1
