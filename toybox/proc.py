@@ -64,22 +64,12 @@ def children(pid, proc="/proc"):
     """PIDs of the children of process pid (of all its threads); [] if it is gone. From
     the children files, or where the kernel has none (CONFIG_PROC_CHILDREN), from every
     process's parent."""
-    if _has_children_files(pid, proc):
-        return _from_children_files(pid, proc)
-    if not os.path.exists("%s/%d" % (proc, pid)):
-        return []       # gone: no need to look at every process
-    return _by_parent(proc).get(pid, [])
+    return list(_children_lookup(pid, proc)(pid))
 
 
 def descendants(pid, proc="/proc"):
     """Every process below pid in the process tree (children first, then theirs)."""
-    if _has_children_files(pid, proc):
-        lookup = lambda p: _from_children_files(p, proc)      # noqa: E731
-    elif not os.path.exists("%s/%d" % (proc, pid)):
-        return []
-    else:
-        kids = _by_parent(proc)     # one scan for the whole tree
-        lookup = lambda p: kids.get(p, ())                     # noqa: E731
+    lookup = _children_lookup(pid, proc)
     out = []
     todo = [pid]
     while todo:
@@ -89,8 +79,14 @@ def descendants(pid, proc="/proc"):
     return out
 
 
-def _has_children_files(pid, proc):
-    return os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid))
+def _children_lookup(pid, proc):
+    """A function from a PID to its children's, chosen once for a walk from pid."""
+    if os.path.exists("%s/%d/task/%d/children" % (proc, pid, pid)):
+        return lambda p: _from_children_files(p, proc)
+    if not os.path.exists("%s/%d" % (proc, pid)):
+        return lambda p: ()     # gone: no need to look at every process
+    kids = _by_parent(proc)     # one scan for the whole tree
+    return lambda p: kids.get(p, ())
 
 
 def _from_children_files(pid, proc):
