@@ -303,6 +303,15 @@ def test_child_environment_toybox_format_and_no_heartbeat(oneit, kid):
     assert o.file("env") == "ONEIT_PID=%d\nONEIT_REPORT_FORMAT=pid\nppid=%d\n" % (o.pid, o.pid)
 
 
+def test_child_starts_with_default_signal_dispositions(oneit, tmp_path):
+    # nohup: oneit itself inherits SIGHUP ignored, and the interpreter ignores SIGPIPE and
+    # SIGXFSZ; none of it, nor oneit's blocked set, reaches the child.
+    out = tmp_path / "sig"
+    o = oneit("sh", "-c", "exec grep -E '^Sig(Blk|Ign)' /proc/self/status >%s" % out, prefix=("nohup",))
+    assert o.wait() == 0, o.err()
+    assert out.read_text() == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+
+
 def test_console_becomes_the_controlling_terminal(oneit, kid):
     master, slave = os.openpty()
     try:
