@@ -180,6 +180,12 @@ def demo(images):
         print("---- console of the demo ----\n" + vm.transcript())
 
 
+def test_demo_first_prompt_shows_the_host_name(demo):
+    # The shell starts after `hostname`: no "(none)" prompt before it has run.
+    assert "demo:~# " in demo.transcript()
+    assert "(none)" not in demo.transcript()
+
+
 def test_demo_every_service_reaches_its_state(demo):
     now = wait_settled(demo, DEMO)
     for name in ("syslogd", "httpd", "shell"):
