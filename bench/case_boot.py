@@ -11,6 +11,11 @@ alternating in one run.
    the sysinit entries completed and the other respawn entries were launched.
 Measured: the host's wall time from starting QEMU until the marker shows on the
 console (the table's figure), and the guest's uptime in the marker (in the note).
+Then each image boots once more with QEMU counting instructions (-icount shift=0: the
+guest's clock advances 1 ns per instruction, so kernel log timestamps count them): the
+guest instructions from the kernel's running /init to the marker in the kernel log,
+the userspace work of the two boots. That figure is the same on any host, however
+loaded, and so tells a change in our boot from noise.
 Also the two images' sizes (as booted: plain cpio, the build's default; and gzip -9,
 for comparison with a shipped image), and the demo's boot timeline as an SVG.
 """
@@ -28,6 +33,7 @@ from bench.common import REPO, error, row, unavailable
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
+ICOUNT = ["-icount", "shift=0,sleep=off"]
 CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
@@ -45,6 +51,25 @@ def boot_once(qemu, image, append, keep=None):
         return wall, uptime
     finally:
         vm.kill()
+
+
+def instructions_to_ready(qemu, image, append):
+    """Boot once under -icount; guest instructions (millions) from running /init to the marker."""
+    vm = qemu.Qemu(image, append, timeout=BOOT_TIMEOUT, qemu_args=ICOUNT)
+    try:
+        vm.start()
+        vm.expect(r"%s [0-9.]+" % busybox_image.MARKER)
+        vm.run("true", timeout=60)
+        dmesg = vm.run("dmesg")
+    finally:
+        vm.kill()
+    stamps = []
+    for pattern in (r"Run /init as init process", busybox_image.MARKER + "$"):
+        found = re.search(r"^\[\s*([0-9.]+)\] " + pattern, dmesg, re.M)
+        if found is None:
+            raise qemu.BootError("no %r in the kernel log" % pattern)
+        stamps.append(float(found.group(1)))
+    return round((stamps[1] - stamps[0]) * 1e3, 1)     # 1 ns per instruction: s * 1e9 / 1e6
 
 
 def collect_timeline(vm, out, deps):
@@ -125,6 +150,15 @@ def run(quick):
                 except qemu.BootError as e:
                     errors[name] = str(e)
             sys.stderr.write("bench: boot round %d done\n" % (r + 1))
+        counted = {}
+        if "demo" not in errors and "busybox" not in errors:
+            for name, image, append in images:
+                try:
+                    counted[name] = instructions_to_ready(qemu, image, append)
+                except qemu.BootError as e:
+                    errors.setdefault("icount", "%s image: %s" % (name, summary(str(e))))
+                    break
+            sys.stderr.write("bench: instruction-counted boots done\n")
         sizes = {name: os.path.getsize(path) for name, path in (("demo", demo), ("busybox", bb))}
         gzipped = {name: gzip_size(path) for name, path in (("demo", demo), ("busybox", bb))}
     rows = []
@@ -141,6 +175,12 @@ def run(quick):
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
                         note="wall from QEMU start, median of %d; guest uptime at marker %.2f / %.2f s"
                         % (rounds, up["demo"], up["busybox"])))
+    if len(counted) == 2:
+        rows.append(row("boot: guest instructions, /init to all-ready", counted["demo"], "busybox init",
+                        counted["busybox"], None, unit="M",
+                        note="QEMU -icount: the same on any host; the first Python start is about 20M"))
+    elif "icount" in errors:
+        rows.append(error("boot: guest instructions, /init to all-ready", errors["icount"], "busybox init"))
     rows.append(row("initramfs size (plain cpio, as booted)", sizes["demo"] / 1e6, "busybox init",
                     sizes["busybox"] / 1e6, None, unit="MB",
                     note="Python interpreter and stdlib subset vs static busybox"))

@@ -69,10 +69,11 @@ class BootError(AssertionError):
 
 
 class Qemu:
-    """One VM. `append` is added to the base kernel command line."""
+    """One VM. `append` is added to the base kernel command line, `qemu_args` to QEMU's."""
 
-    def __init__(self, image, append="", memory=256, timeout=60):
+    def __init__(self, image, append="", memory=256, timeout=60, qemu_args=()):
         self.image = image
+        self.qemu_args = list(qemu_args)
         self.append = (BASE_APPEND + " " + append).strip()
         self.memory = memory
         self.timeout = timeout
@@ -86,8 +87,8 @@ class Qemu:
         # kernel to set up (0.3-0.5 s of every boot under emulation); the serial console
         # is the one device asked for, with QEMU's monitor behind Ctrl-A as usual.
         return ([QEMU] + accel() + ["-m", str(self.memory), "-nodefaults", "-nographic",
-                                    "-serial", "mon:stdio", "-no-reboot", "-nic", "none",
-                                    "-kernel", kernel(), "-initrd", self.image,
+                                    "-serial", "mon:stdio", "-no-reboot", "-nic", "none"]
+                + self.qemu_args + ["-kernel", kernel(), "-initrd", self.image,
                                     "-append", self.append])
 
     def start(self):
