@@ -359,9 +359,10 @@ class Oneit:
         stage = "exec"
         try:
             # Only what differs from the default: getsignal knows every disposition (the
-            # interpreter reads them all at start-up), and each reset is a system call.
+            # interpreter reads them all at start-up; SIGKILL's and SIGSTOP's can't change),
+            # and each reset is a system call.
             for sig in _signal.valid_signals():
-                if sig not in (SIGKILL, _signal.SIGSTOP) and _signal.getsignal(sig) is not _signal.SIG_DFL:
+                if _signal.getsignal(sig) is not _signal.SIG_DFL:
                     _signal.signal(sig, _signal.SIG_DFL)
             _signal.set_wakeup_fd(-1)
             _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
