@@ -37,10 +37,10 @@ ICOUNT = ["-icount", "shift=0,sleep=off"]
 CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
-def boot_once(qemu, image, append, keep=None):
+def boot_once(qemu, image, append, keep=None, qemu_args=()):
     """Boot, wait for the marker; returns (wall seconds, guest uptime). With keep,
     the VM is handed to keep(vm) before it is killed."""
-    vm = qemu.Qemu(image, append, timeout=BOOT_TIMEOUT)
+    vm = qemu.Qemu(image, append, timeout=BOOT_TIMEOUT, qemu_args=qemu_args)
     try:
         vm.start()
         vm.expect(r"%s ([0-9.]+)" % busybox_image.MARKER)
@@ -55,14 +55,13 @@ def boot_once(qemu, image, append, keep=None):
 
 def instructions_to_ready(qemu, image, append):
     """Boot once under -icount; guest instructions (millions) from running /init to the marker."""
-    vm = qemu.Qemu(image, append, timeout=BOOT_TIMEOUT, qemu_args=ICOUNT)
-    try:
-        vm.start()
-        vm.expect(r"%s [0-9.]+" % busybox_image.MARKER)
+    logs = []
+
+    def keep(vm):
         vm.run("true", timeout=60)
-        dmesg = vm.run("dmesg")
-    finally:
-        vm.kill()
+        logs.append(vm.run("dmesg"))
+    boot_once(qemu, image, append, keep, qemu_args=ICOUNT)
+    dmesg = logs[0]
     stamps = []
     for pattern in (r"Run /init as init process", busybox_image.MARKER + "$"):
         found = re.search(r"^\[\s*([0-9.]+)\] " + pattern, dmesg, re.M)
