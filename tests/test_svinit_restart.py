@@ -196,3 +196,33 @@ def test_signal_request(svinit):
     sv.wait_for(lambda: sv.status("boot")["pid"])
     assert sv.call("signal", name="boot", signal="USR1")["ok"]
     sv.wait_for(lambda: os.path.exists(sv.path("usr1")), what="the trap")
+
+
+def test_stop_signals_the_whole_process_group(svinit):
+    """A process service is the leader of its own session: stopping it signals its whole
+    process group (a background child too), unless signal-process-only is set."""
+    script = "/bin/sleep 1000 & echo $! > @ROOT@/%s.pid; wait"
+    sv = svinit(dict(KEEP, boot="type = internal\n",
+                     grp="type = process\n" + sh(script % "grp"),
+                     one="type = process\noptions = signal-process-only\n" + sh(script % "one")),
+                args=ARGS)
+    pids = {}
+    for name in ("grp", "one"):
+        assert sv.call("start", name=name)["ok"]
+        pids[name] = sv.wait_for(lambda: sv.read(name + ".pid").strip(), what=name + ".pid")
+        pids[name] = int(pids[name])
+    try:
+        for name in ("grp", "one"):
+            leader = sv.status(name)["pid"]
+            assert sv.call("stop", name=name)["ok"]
+            sv.wait_for(lambda: sv.status(name)["state"] == "stopped", what=name + " stopped")
+            assert not pid_alive(leader)
+        sv.wait_for(lambda: not pid_alive(pids["grp"]), what="the group's background child gone")
+        assert pid_alive(pids["one"])       # only the service's own process was signalled
+    finally:
+        for pid in pids.values():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert sv.shutdown() == 0

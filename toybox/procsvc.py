@@ -15,9 +15,9 @@ What the host provides to these classes (applets/svinit.py implements it):
   kill_all_below(done)             kill-all-on-stop: TERM (then KILL) every process below
                                    svinit, then done()
   starttime(pid)                   /proc start time of a process (of one just launched: known)
-  kill(pid, sig, group, then_cont=False)
+  kill(pid, sig, group, then_cont=False, leader=False)
                                    signal the process or its process group (ESRCH ignored),
-                                   with then_cont SIGCONT after it
+                                   with then_cont SIGCONT after it; leader: the group is -pid
   persist()                        write the state files of the services that changed
                                    (called right after a launch: the window in which a
                                    killed svinit leaves a process unrecorded stays tiny)
@@ -185,7 +185,11 @@ class ProcessService(Service):
     def kill_pg(self, sig):
         if self.pid is not None and sig:
             group = "signal-process-only" not in self.desc.options
-            self.host.kill(self.pid, sig, group, then_cont=sig != SIGKILL)
+            self.host.kill(self.pid, sig, group, then_cont=sig != SIGKILL, leader=self.pid_leads())
+
+    def pid_leads(self):
+        """self.pid is svinit's child, a session leader (spawn: setsid)."""
+        return True
 
     # -- starting --------------------------------------------------------------
 
@@ -560,6 +564,9 @@ class BgProcessService(ProcessService):
 
     def daemon_exited(self, status):
         self.child_exited(status)
+
+    def pid_leads(self):
+        return self.launching       # the daemon: whatever group it made or kept
 
     def restore(self, rec):
         super().restore(rec)

@@ -55,6 +55,8 @@ class Config:
 
 
 class Timer:
+    """In the heap as (when, seq, timer): tuples compare in C, so that arming a
+    thousand stop timers costs no Python-level comparisons."""
     __slots__ = ("when", "fn", "cancelled")
 
     def __init__(self, when, fn):
@@ -64,9 +66,6 @@ class Timer:
 
     def cancel(self):
         self.cancelled = True
-
-    def __lt__(self, other):
-        return self.when < other.when
 
 
 class Watch:
@@ -179,6 +178,7 @@ class Daemon:
         self.sel = Poller()
         self.logger = Logger(self.sel)
         self.timers = []
+        self.timer_seq = 0
         self.watches = {}           # pid -> Watch
         self.outputs = {}           # service name -> logs.Output
         self.sset = ServiceSet(self)
@@ -224,7 +224,8 @@ class Daemon:
 
     def timer(self, delay, fn):
         t = Timer(time.monotonic() + delay, fn)
-        heappush(self.timers, t)
+        self.timer_seq += 1
+        heappush(self.timers, (t.when, self.timer_seq, t))
         return t
 
     def watch_fd(self, fd, fn):
@@ -335,13 +336,16 @@ class Daemon:
         self._gone(pid, w)
         return ("waiting",)
 
-    def kill(self, pid, sig, group, then_cont=False):
+    def kill(self, pid, sig, group, then_cont=False, leader=False):
         """Signal a process, or its process group; with then_cont, SIGCONT after sig (a
-        stopped process that handles sig runs its handler)."""
+        stopped process that handles sig runs its handler). leader: pid leads a session
+        of its own (svinit's child: setsid), so its group is -pid, for good."""
         self.persist()
         target = pid
         try:
-            if group:
+            if group and leader:
+                target = -pid
+            elif group:
                 # A bgprocess daemon may live in its launcher's process group.
                 try:
                     pgid = os.getpgid(pid)
@@ -1309,9 +1313,9 @@ class Daemon:
 
     def next_timeout(self):
         timers = self.timers
-        while timers and timers[0].cancelled:
+        while timers and timers[0][2].cancelled:
             heappop(timers)
-        deadline = timers[0].when if timers else None
+        deadline = timers[0][0] if timers else None
         if self.server is not None:
             d = self.server.next_deadline()
             if d is not None and (deadline is None or d < deadline):
@@ -1323,8 +1327,8 @@ class Daemon:
     def run_timers(self):
         now = time.monotonic()
         timers = self.timers
-        while timers and (timers[0].cancelled or timers[0].when <= now):
-            t = heappop(timers)
+        while timers and (timers[0][2].cancelled or timers[0][0] <= now):
+            t = heappop(timers)[2]
             if not t.cancelled:
                 t.cancelled = True
                 t.fn()
