@@ -1,4 +1,5 @@
-"""The boot case's comparison image: busybox init doing the demo's work.
+"""The boot case's comparison images: busybox init doing the demo's work, and the
+floor (the demo's archive with a Python /init that only prints the marker).
 
 Same kernel, same archive writer and format as initramfs/mkimage.py, the same
 files from initramfs/rootfs/ (but the svinit service files), and an inittab that
@@ -57,6 +58,33 @@ def demo_overlay(directory):
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "bench-ready"), "w") as f:
         f.write(READY_SERVICE)
+    return directory
+
+
+# The floor image's /init: the demo's archive, but the interpreter only starts, prints
+# the marker (uptime from CLOCK_BOOTTIME: no /proc) and hands the console to a shell.
+FLOOR_INIT = """\
+#!/usr/bin/python3 -S
+# bench/: the boot case's floor: what Python's own start costs as PID 1.
+import posix
+import time
+up = time.clock_gettime(time.CLOCK_BOOTTIME)
+fd = posix.open("/dev/console", posix.O_WRONLY)
+posix.write(fd, b"%s %%.2f\\n" %% up)
+fd = posix.open("/dev/kmsg", posix.O_WRONLY)
+posix.write(fd, b"%s\\n")
+posix.execv("/bin/sh", ["sh"])
+""" % (MARKER, MARKER)
+
+
+def floor_overlay(directory):
+    """An overlay for mkimage.py whose /init is FLOOR_INIT (the demo's /init is a link to
+    oneit; a file laid over it takes its place)."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "init")
+    with open(path, "w") as f:
+        f.write(FLOOR_INIT)
+    os.chmod(path, 0o755)
     return directory
 
 

@@ -16,6 +16,10 @@ guest's clock advances 1 ns per instruction, so kernel log timestamps count them
 guest instructions from the kernel's running /init to the marker in the kernel log,
 the userspace work of the two boots. That figure is the same on any host, however
 loaded, and so tells a change in our boot from noise.
+A third image in the same rotation, the floor: the demo's archive whose /init is Python
+printing the marker as soon as it runs (busybox_image.FLOOR_INIT). Beside busybox it
+shows how much of the ratio the interpreter's own start and the image's size take,
+before oneit, svinit or any service has run.
 Also the two images' sizes (as booted: plain cpio, the build's default; and gzip -9,
 for comparison with a shipped image), and the demo's boot timeline as an SVG.
 """
@@ -32,6 +36,7 @@ from bench.common import REPO, error, row, unavailable
 
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
+FLOOR_CASE = "boot floor: a Python /init that only prints the marker"
 BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
@@ -128,11 +133,21 @@ def run(quick):
         except AssertionError as e:
             return [error(case, "building the demo image: %s" % str(e).splitlines()[0])]
         bb = busybox_image.build(os.path.join(tmp, "busybox.cpio"))
+        try:
+            floor = qemu.build_image(os.path.join(tmp, "floor.cpio"),
+                                     [busybox_image.floor_overlay(os.path.join(tmp, "floor"))])
+        except AssertionError as e:
+            floor = None
+            floor_error = "building the floor image: %s" % str(e).splitlines()[0]
         deps = timeline.service_deps([os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"),
                                       os.path.join(overlay, "etc", "svinit.d")])
         images = [("demo", demo, "SVINIT_SERVICES=bench-ready"), ("busybox", bb, "")]
-        got = {"demo": [], "busybox": []}
+        got = {"demo": [], "busybox": [], "floor": []}
         errors = {}
+        if floor is None:
+            errors["floor"] = floor_error
+        else:
+            images.append(("floor", floor, ""))
         for r in range(rounds):
             for name, image, append in (images if r % 2 == 0 else images[::-1]):
                 if name in errors:
@@ -152,9 +167,14 @@ def run(quick):
         counted = {}
         if "demo" not in errors and "busybox" not in errors:
             for name, image, append in images:
+                if name in errors:
+                    continue
                 try:
                     counted[name] = instructions_to_ready(qemu, image, append)
                 except qemu.BootError as e:
+                    if name == "floor":
+                        errors["floor"] = "instruction count: " + summary(str(e))
+                        continue
                     errors.setdefault("icount", "%s image: %s" % (name, summary(str(e))))
                     break
             sys.stderr.write("bench: instruction-counted boots done\n")
@@ -169,15 +189,27 @@ def run(quick):
                 rows.append(error(case, "; ".join(["%s image: %s" % (name, summary(errors[name]))] + booted),
                                   "busybox init"))
     else:
-        wall = {k: statistics.median(w for w, _ in v) for k, v in got.items()}
-        up = {k: statistics.median(u for _, u in v) for k, v in got.items()}
+        wall = {k: statistics.median(w for w, _ in got[k]) for k in ("demo", "busybox")}
+        up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
                         note="wall from QEMU start, median of %d; guest uptime at marker %.2f / %.2f s"
                         % (rounds, up["demo"], up["busybox"])))
-    if len(counted) == 2:
+    if "busybox" not in errors:
+        if "floor" in errors:
+            rows.append(error(FLOOR_CASE, summary(errors["floor"]), "busybox init"))
+        elif got["floor"]:
+            wall_floor = statistics.median(w for w, _ in got["floor"])
+            wall_bb = statistics.median(w for w, _ in got["busybox"])
+            rows.append(row(FLOOR_CASE, wall_floor, "busybox init", wall_bb, None,
+                            note="Python's start and the bigger image, before oneit runs: "
+                            "1.3x leaves %.2fx for oneit, svinit and the services"
+                            % (1.3 - wall_floor / wall_bb)))
+    if "demo" in counted and "busybox" in counted:
         rows.append(row("boot: guest instructions, /init to all-ready", counted["demo"], "busybox init",
                         counted["busybox"], None, unit="M",
-                        note="QEMU -icount: the same on any host; the first Python start is about 20M"))
+                        note="QEMU -icount: the same on any host; Python's first start alone "
+                        "(the floor image) is %s" % ("%.1fM" % counted["floor"] if "floor" in counted
+                                                    else "about 20M")))
     elif "icount" in errors:
         rows.append(error("boot: guest instructions, /init to all-ready", errors["icount"], "busybox init"))
     rows.append(row("initramfs size (plain cpio, as booted)", sizes["demo"] / 1e6, "busybox init",
