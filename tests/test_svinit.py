@@ -396,6 +396,7 @@ def test_console_output_and_starts_rwfs(svinit):
                 what="rw")
     assert sv.status("boot")["state"] == "started"
     assert "hello-console\n" in sv.stderr()
+    assert "svinit: rw: starts-rwfs: control socket and pid dir made again\n" in sv.stderr()
     assert sv.call("log", name="talk")["lines"] == []
 
 

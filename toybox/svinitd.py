@@ -521,8 +521,8 @@ class Daemon:
         self.logger.hold(False)
 
     def rootfs_rw(self, svc):
-        self.log("%s: started: root file system writable; re-creating the control socket and pid dir"
-                 % svc.name)
+        # Short: at boot this line crosses the serial console.
+        self.log("%s: starts-rwfs: control socket and pid dir made again" % svc.name)
         self.reopen()
 
     def chain(self, svc, name):
