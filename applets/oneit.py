@@ -3,7 +3,8 @@
 Simple init: run COMMAND as the one child of PID 1, reap every process that
 is orphaned to oneit, and restart, watch and report to the child. Options end
 at COMMAND. Without COMMAND oneit starts the service manager: `oneit` alone is
-`oneit -r -3 -S -w 30 toybox svinit` (other options given still apply). Run as
+`oneit -r -3 -S -w 30 toybox svinit` (other options given still apply; svinit
+runs through its own link when there is one, /sbin/svinit). Run as
 `init` with PID 1, every argument is a kernel command-line word (`single`)
 and is passed on as `svinit -- WORD...`.
 

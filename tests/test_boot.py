@@ -41,10 +41,11 @@ DEMO = {
 DEMO_EDGES = [("httpd", "syslogd"), ("httpd", "loopback"), ("syslogd", "mount-dev"),
               ("boot", "httpd"), ("boot", "mount-proc")]
 
-# PID of the running svinit, from /proc (busybox has no pgrep).
-# PID 1 is left out: toybox's oneit carries `toybox svinit` in its own arguments.
+# PID of the running svinit, from /proc (busybox has no pgrep): our oneit runs it as
+# /sbin/svinit, the toybox-oneit image as `toybox svinit`. PID 1 is left out: toybox's
+# oneit carries `toybox svinit` in its own arguments.
 SVINIT_PID = ("for p in /proc/[0-9]*; do [ $p = /proc/1 ] || case \"$(tr '\\0' ' ' <$p/cmdline 2>/dev/null)\" in "
-              "*'toybox svinit'*) echo ${p#/proc/};; esac; done")
+              "*' /sbin/svinit '*|*'toybox svinit'*) echo ${p#/proc/};; esac; done")
 
 
 @pytest.fixture(scope="module")
@@ -214,8 +215,9 @@ def test_demo_svinit_runs_in_oneits_child_as_if_execd(demo):
     holds none of oneit's files but the report and heartbeat pipes."""
     pid = svinit_pid(demo)
     interpreter = demo.run("tr '\\0' ' ' </proc/1/cmdline").split()[:2]
-    assert demo.run("tr '\\0' ' ' </proc/%d/cmdline" % pid).split() == interpreter + ["/bin/toybox", "svinit"]
-    assert demo.run("cat /proc/%d/comm" % pid).strip() == "toybox"
+    assert demo.run("tr '\\0' ' ' </proc/%d/cmdline" % pid).split() == interpreter + ["/sbin/svinit"]
+    assert demo.run("cat /proc/%d/comm" % pid).strip() == "svinit"
+    assert demo.run("pidof svinit").split() == [str(pid)]
     env = demo.run("tr '\\0' '\\n' </proc/%d/environ" % pid).split()
     assert {"ONEIT_PID=1", "ONEIT_REPORT_FORMAT=pid-status", "ONEIT_HEARTBEAT_FD=4"} <= set(env), env
     oneit_pipes = {t for t in fd_links(demo, 1).values() if t.startswith("pipe:")}

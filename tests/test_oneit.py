@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from conftest import REPO
+
 # A test child for oneit. Modes:
 #   orphans N [wait]  make N orphans (via an intermediate that exits) that all exit at
 #                     once, exit code i % 200; with -3, read N records from fd 3 (after a
@@ -470,3 +472,28 @@ def test_report_queue_is_bounded_and_keeps_order(capsys):
     records, rest = oneitwire.unpack(got, oneitwire.FORMAT_PID)
     assert rest == b"" and [p for p, _ in records] == list(range(2, applet.QUEUE_MAX + 2))
     assert capsys.readouterr().err.count("dropping new ones until it does") == 1
+
+
+def _service_manager(argv0):
+    """oneitd.service_manager() in a fresh interpreter started as argv0 would be."""
+    code = ("import sys; sys.argv[0] = %r; from toybox import oneitd; "
+            "print(oneitd.service_manager())" % argv0)
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout)
+
+
+def test_default_child_is_svinit_through_its_own_link(tmp_path):
+    """With no COMMAND, oneit runs svinit through this program's `svinit` link, so that
+    the child is `svinit` to ps, pidof and top; without such a link, `toybox svinit`."""
+    from bindir import make_bindir
+    bindir = make_bindir(str(tmp_path / "bin"))
+    assert _service_manager(os.path.join(bindir, "oneit")) == [os.path.join(bindir, "svinit")]
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    os.symlink(os.path.join(bindir, "toybox"), str(alone / "init"))
+    # init's own program is bin/toybox, whose sibling link is found.
+    assert _service_manager(str(alone / "init")) == [os.path.join(bindir, "svinit")]
+    os.unlink(os.path.join(bindir, "svinit"))
+    assert _service_manager(str(alone / "init")) == [os.path.join(bindir, "toybox"), "svinit"]

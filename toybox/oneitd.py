@@ -89,17 +89,23 @@ def _execvpe(name, argv, env):
 
 
 def service_manager():
-    """The command that starts svinit: the launcher in multiplexer form, a sibling link, or PATH."""
+    """The command that starts svinit: this program's own `svinit` link (beside it, or in
+    DEFAULT_PATH's directories), else the launcher in multiplexer form, else a sibling
+    `svinit`, else PATH's."""
     from toybox.main import own_program
     prog = own_program()
     if prog:
-        # A shebang launcher sees its own path as argv[0], so only the `toybox`
-        # name can be told which applet to run.
+        # Run through its link, svinit is `svinit` to ps, pidof and top: a shebang
+        # script's process takes the script's name, and its argv[0] picks the applet.
+        for d in [ospath.dirname(prog)] + DEFAULT_PATH.split(":"):
+            link = ospath.join(d, "svinit")
+            if posix.access(link, posix.X_OK) and ospath.realpath(link) == prog:
+                return [link]
         if ospath.basename(prog).startswith("toybox"):
             return [prog, "svinit"]
         sibling = ospath.join(ospath.dirname(prog), "svinit")
         if posix.access(sibling, posix.X_OK):
-            return [sibling]
+            return [sibling]      # an installed entry-point script, say
     return ["svinit"]
 
 
