@@ -535,3 +535,39 @@ def cmdline(pid):
             return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+class _NoSelector:
+    def register(self, *args):
+        pass
+
+    def unregister(self, *args):
+        pass
+
+
+def test_messages_held_while_a_service_has_the_console_say_so_when_released():
+    """svinit keeps its messages back while a service has the console (as Dinit does);
+    released, they follow a line that says they waited, so that the first lines shown at
+    a shutdown are not taken for news of the moment."""
+    from toybox import lib
+    from toybox.svinitd import Logger
+    r, w = os.pipe()
+    try:
+        logger = Logger(_NoSelector())
+        logger.fd = w
+        logger.log("before")
+        logger.hold(True, "shell")
+        logger.log("while one")
+        logger.log("while two")
+        assert os.read(r, 4096) == ("%s: before\n" % lib.NAME).encode()
+        logger.hold(False)
+        logger.hold(True, "shell")      # a hold with nothing held says nothing
+        logger.hold(False)
+        logger.log("after")
+        n = lib.NAME
+        assert os.read(r, 4096).decode() == (
+            "%s: held while shell had the console:\n%s: while one\n%s: while two\n%s: after\n"
+            % (n, n, n, n))
+    finally:
+        os.close(r)
+        os.close(w)

@@ -92,6 +92,8 @@ class Logger:
         self.buf = bytearray()
         self.dropped = 0
         self.held = False
+        self.held_at = None         # len(buf) when a hold began, and who held the console
+        self.holder = None
         self.watching = False
         self.kmsg = None
         self.fd = self._open_stderr()
@@ -139,22 +141,40 @@ class Logger:
         if not self.held:
             self.flush()
 
-    def hold(self, held):
+    def hold(self, held, holder=None):
+        """While held (a service has the console), lines wait in the buffer. Released, the
+        lines that waited follow a line saying so: they are not news of the moment."""
+        if held and not self.held:
+            self.held_at, self.holder = len(self.buf), holder
+        elif not held and self.held:
+            at = self.held_at
+            if at is not None and len(self.buf) > at:
+                self.buf[at:at] = ("%s: held while %s had the console:\n"
+                                   % (lib.NAME, self.holder or "a service")).encode("utf-8", "replace")
+            self.held_at = self.holder = None
         self.held = held
         if not held:
             self.flush()
 
     def flush(self, mask=0):
-        while self.buf:
+        """Write what may go: all of it, or while held what came before the hold."""
+        while True:
+            end = self.held_at if self.held else len(self.buf)
+            if not end:
+                break
             try:
-                n = os.write(self.fd, self.buf)
+                n = os.write(self.fd, self.buf[:end])
             except BlockingIOError:
                 break
             except OSError:
                 self.buf.clear()
+                self.held_at = None if self.held_at is None else 0
                 break
             del self.buf[:n]
-        want = bool(self.buf) and not self.held
+            if self.held_at is not None:
+                self.held_at -= min(n, self.held_at)
+        end = self.held_at if self.held else len(self.buf)
+        want = bool(end)
         if want != self.watching and self.fd != 2:
             if want:
                 self.sel.register(self.fd, EVENT_WRITE, self.flush)
@@ -164,7 +184,7 @@ class Logger:
 
     def drain(self, timeout=2.0):
         """At exit: write what is left, waiting at most `timeout` seconds."""
-        self.held = False
+        self.hold(False)
         end = time.monotonic() + timeout
         while self.buf and time.monotonic() < end:
             self.flush()
@@ -515,7 +535,7 @@ class Daemon:
             out.close_pipe(fd)
 
     def console_taken(self, svc, hold):
-        self.logger.hold(hold)
+        self.logger.hold(hold, svc.name)
 
     def console_free(self):
         self.logger.hold(False)
