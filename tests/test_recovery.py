@@ -46,10 +46,19 @@ def test_restart_readopts_everything_with_the_same_pids_and_uptimes(supervised):
     err = sv.stderr()
     assert "svinit: restarted: the svinit before (pid %d) died; taking its 5 services back" % old in err
     assert "svinit: restarted: 3 processes re-adopted, 0 exited while svinit was away" in err
+    # A re-adopted process that dies now, with svinit there, is an exit like any other:
+    # not one "while svinit was away".
+    a = before["a"]["pid"]
+    os.kill(a, signal.SIGKILL)
+    sv.wait_for(lambda: sv.status("a")["pid"] not in (None, a), what="a restarted")
+    err = sv.stderr()
+    assert "svinit: a: killed by signal 9 (SIGKILL); restarting" in err
+    assert "while svinit was away\n" not in err.replace("0 exited while svinit was away\n", "")
     # The re-adopted services are stopped in order at shutdown, like any other.
     assert sv.stop() == 0
-    assert not any(alive(before[n]["pid"]) for n in ("a", "bg", "no"))
+    assert not any(alive(before[n]["pid"]) for n in ("bg", "no"))
     assert os.listdir(os.path.join(sv.piddir, "services")) == []
+    assert "while svinit was away\n" not in sv.stderr().replace("0 exited while svinit was away\n", "")
 
 
 def test_exits_while_svinit_is_away_are_learnt_from_oneit(supervised):

@@ -21,9 +21,10 @@ What the host provides to these classes (applets/svinit.py implements it):
   persist()                        write the state files of the services that changed
                                    (called right after a launch: the window in which a
                                    killed svinit leaves a process unrecorded stays tiny)
-  adopt(svc, pid, start, fn)       after a restart of svinit: watch a recorded process if it
-                                   is still the same one (None), else ("exited", status or
-                                   None) or ("waiting",): fn(status) comes later
+  adopt(svc, pid, start, fn, away) after a restart of svinit: watch a recorded process if it
+                                   is still the same one (None; fn(status) at its exit), else
+                                   ("exited", status or None) or ("waiting",): away(status)
+                                   comes later
 """
 from toybox import sysos as os     # posix, and os's helpers without its import
 
@@ -109,7 +110,10 @@ class ProcessService(Service):
     def reattach(self):
         if self.pid is None:
             return None
-        return self.host.adopt(self, self.pid, self.proc_start, self.exited_while_away)
+        # Alive, its exit is news when it comes (a normal exit); dead already, it is told
+        # as an exit from while svinit was away.
+        return self.host.adopt(self, self.pid, self.proc_start, self.child_exited,
+                               self.exited_while_away)
 
     def exited_while_away(self, status):
         self.host.log("%s: pid %d %s while svinit was away" % (self.name, self.pid, describe(status)))

@@ -334,10 +334,12 @@ class Daemon:
             if w.timer is not None:
                 w.timer.cancel()
 
-    def adopt(self, svc, pid, start, fn):
+    def adopt(self, svc, pid, start, fn, away=None):
         """After a restart of svinit: watch a recorded process if it is still the one that
-        was recorded (same PID and start time); a PID now used by another process is never
-        adopted nor signalled. See procsvc's host interface for the result."""
+        was recorded (same PID and start time): fn(status) when it exits; away(status)
+        instead when it had died before this svinit looked (default fn). A PID now used by
+        another process is never adopted nor signalled. See procsvc's host interface for
+        the result."""
         st = proc.stat(pid)
         if st is not None and st.starttime == start and st.state not in ("Z", "X"):
             self.watch_pid(pid, fn, start)
@@ -351,7 +353,7 @@ class Daemon:
         if self.report_fmt != oneitwire.FORMAT_PID_STATUS:
             return ("exited", None)
         # Dead, and oneit's record of it not read yet: it follows oneit's waitpid.
-        w = Watch(fn, False, start)
+        w = Watch(away or fn, False, start)
         self.watches[pid] = w
         self._gone(pid, w)
         return ("waiting",)
