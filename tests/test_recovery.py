@@ -170,7 +170,7 @@ def test_a_shutdown_goes_on_after_a_restart(supervised):
     assert sv.call("shutdown", how="halt")["ok"]
     sv.wait_for(lambda: sv.status("a")["state"] == "stopped", what="a stopped")
     old = sv.kill_svinit(wait=False)
-    sv.wait_for(lambda: "asked oneit (pid %d) to halt" % sv.proc.pid in sv.stderr(), what="the halt")
+    sv.wait_for(lambda: "asking oneit (pid %d) to halt" % sv.proc.pid in sv.stderr(), what="the halt")
     err = sv.stderr()
     assert "svinit: the svinit before was shutting down (halt): going on with it" in err
     assert "svinit (pid %d) killed by signal 9" % old in err

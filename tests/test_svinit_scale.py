@@ -62,4 +62,4 @@ def test_under_oneit_heartbeat_reports_and_shutdown_signal(svinit, bindir):
     assert sv.status("boot")["pid"] == pid          # svinit alive: no restart, same daemon
     assert sv.shutdown() == 0
     assert not pid_alive(pid)
-    assert "asked oneit (pid %d) to halt" % sv.proc.pid in sv.stderr()
+    assert "asking oneit (pid %d) to halt" % sv.proc.pid in sv.stderr()

@@ -741,11 +741,11 @@ class Daemon:
         self.exit_code = 0
         if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None:
             # oneit's SIGTERM to every process follows at once: the console gets the
-            # shutdown's messages first.
+            # shutdown's messages first, this one too.
+            self.log("asking oneit (pid %d) to %s" % (self.oneit_pid, how))
             self.logger.drain()
             try:
                 syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
-                self.log("asked oneit (pid %d) to %s" % (self.oneit_pid, how))
             except OSError as e:
                 self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)))
 
