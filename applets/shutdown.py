@@ -119,12 +119,16 @@ def fallback(how, why):
     import _signal
     sig = getattr(_signal, SIGNALS[how])
     try:
-        syscalls.signal_init(sig)
+        syscalls.check_init_signal()
     except syscalls.Refused as e:
         raise lib.Fail("%s; and %s" % (why, e.strerror)) from None
+    # Said before it is done: the signal may end this process's whole world (a container's
+    # oneit exits, and the kernel kills what is left) before a line written after it.
+    lib.warn("%s; sending %s to PID 1 (oneit) to %s" % (why, SIGNALS[how], WORDS[how]))
+    try:
+        syscalls.signal_init(sig)
     except OSError as e:
-        raise lib.Fail("%s; signalling PID 1: %s" % (why, lib.strerror(e))) from None
-    lib.warn("%s; sent %s to PID 1 (oneit) to %s" % (why, SIGNALS[how], WORDS[how]))
+        raise lib.Fail("signalling PID 1: %s" % lib.strerror(e)) from None
     return 0
 
 

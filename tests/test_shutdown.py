@@ -132,7 +132,7 @@ def test_fallback_signals_pid1_oneit(bindir, tmp_path, cmd, sig):
     p, log = in_namespace(bindir, tmp_path, ["-C"], "%s; sleep 20" % cmd)
     assert log == "signal_init %d\n" % sig
     assert p.returncode == 128 + sig, p.stderr
-    assert ("%s: can't reach svinit at %s/none.sock: No such file or directory; sent SIG"
+    assert ("%s: can't reach svinit at %s/none.sock: No such file or directory; sending SIG"
             % (cmd, tmp_path)) in p.stderr
 
 

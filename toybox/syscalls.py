@@ -178,12 +178,17 @@ def signal_parent_oneit(sig, oneit_pid):
     posix.kill(ppid, sig)
 
 
-def signal_init(sig):
-    """Ask PID 1 to halt/poweroff/reboot by its conventional signal, if PID 1 is ours."""
+def check_init_signal():
+    """Refused unless signal_init may signal PID 1: PID 1 is ours, and we are not it."""
     if is_pid1():
         raise Refused(1, "signal_init refused: this is PID 1")
     if not pid1_is_ours():
         raise Refused(1, "PID 1 is not this suite's oneit: not signalling it")
+
+
+def signal_init(sig):
+    """Ask PID 1 to halt/poweroff/reboot by its conventional signal, if PID 1 is ours."""
+    check_init_signal()
     trace("signal_init", sig)
     posix.kill(1, sig)
 
