@@ -98,6 +98,20 @@ def test_python_its_libraries_and_only_compiled_stdlib(entries):
     assert len(mods) < 120
 
 
+def test_encoding_aliases_cut_to_the_packed_codecs(entries):
+    import encodings.aliases
+    import marshal
+    pyver = next(n for n in entries if n.startswith("usr/bin/python3."))
+    enc = "usr/lib/" + os.path.basename(pyver) + "/encodings/"
+    ns = {}
+    exec(marshal.loads(entries[enc + "aliases.pyc"][2][16:]), ns)
+    packed = {n[len(enc):-len(".pyc")] for n in entries if n.startswith(enc) and n.endswith(".pyc")}
+    whole = encodings.aliases.aliases
+    # Every alias of a packed codec is kept, and nothing else.
+    assert ns["aliases"] == {k: v for k, v in whole.items() if v in packed}
+    assert ns["aliases"]["utf8"] == "utf_8" and "latin1" not in ns["aliases"]
+
+
 def test_busybox_does_not_shadow_toybox_applets(entries):
     assert link(entries, "bin/sh") == "/bin/busybox"
     assert link(entries, "sbin/poweroff") == "/bin/toybox"
@@ -149,6 +163,7 @@ def test_every_module_imports_in_the_image(image, tmp_path):
     p = subprocess.run(["chroot", str(root), "/usr/bin/python3", "-S", "-c",
                         "import sys; sys.path.insert(0, '/usr/lib/toybox')\n"
                         "for m in sys.argv[1:]: __import__(m)\n"
+                        "import codecs; assert codecs.lookup('U8').name == 'utf-8'\n"
                         "print(sys.prefix)"] + mods,
                        env=env, capture_output=True, text=True, timeout=60)
     assert (p.returncode, p.stderr, p.stdout) == (0, "", "/usr\n")
