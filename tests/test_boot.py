@@ -314,6 +314,11 @@ def test_single_gives_a_shell_then_boot_then_reboot(images, boot):
     vm.sendline("exit")
     at_shell(vm)
     wait_settled(vm, DEMO)
+    # The mounts single's shell had were not made twice: svinit saw them mounted.
+    mounts = [line.split()[1] for line in vm.run("cat /proc/mounts").splitlines()]
+    for where in ("/proc", "/sys", "/dev", "/run"):
+        assert mounts.count(where) == 1, mounts
+    assert "mount-proc: started (/proc is mounted already: command not run)" in vm.run("dmesg")
     since = len(vm.transcript())
     vm.sendline("reboot")
     assert vm.wait_exit(120) == 0

@@ -23,6 +23,17 @@ def test_write_atomic_leaves_no_temp_on_failure(tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
+def test_is_mount_point(tmp_path):
+    (tmp_path / "f").write_text("")
+    os.symlink("/", str(tmp_path / "root"))
+    assert fs.is_mount_point("/") and fs.is_mount_point("/proc")
+    assert fs.is_mount_point("/proc/")
+    assert not fs.is_mount_point(str(tmp_path))
+    assert not fs.is_mount_point(str(tmp_path / "f"))            # not a directory
+    assert not fs.is_mount_point(str(tmp_path / "root"))         # a symlink, not followed
+    assert not fs.is_mount_point(str(tmp_path / "missing"))
+
+
 def test_parse_stat_with_hostile_comm():
     text = "1234 (a) b (c)) S 1 1234 1234 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 98765 0 0"
     st = proc.parse_stat(1234, text)

@@ -524,6 +524,32 @@ def test_kill_all_on_stop_is_for_scripted_and_internal_services_only(svinit):
             in sv.stderr())
 
 
+def test_unless_mounted_counts_a_mounted_path_as_done(svinit):
+    def mount_like(where):
+        return (scripted(stamp("@ROOT@", where, "run"))
+                + 'stop-command = /bin/sh -c "%s"\n' % stamp("@ROOT@", where, "stop")
+                + "unless-mounted = %s\n" % ("/" if where == "done" else "@ROOT@/svc"))
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: done\ndepends-on: todo\n",
+        "done": mount_like("done"),      # / is always a mount point
+        "todo": mount_like("todo"),      # a plain directory
+        "rel": "type = scripted\ncommand = /bin/true\nunless-mounted = proc\n",
+        "proc": "type = process\ncommand = /bin/sleep 1000\nunless-mounted = /proc\n",
+    })
+    sv.wait_state("boot", "started")
+    assert [e[:2] for e in events(sv)] == [("todo", "run")]
+    assert "svinit: done: started (/ is mounted already: command not run)\n" in sv.stderr()
+    assert "svinit: todo: started\n" in sv.stderr()
+    assert "\nskipped 1\n" in open(os.path.join(sv.piddir, "services", "done")).read()
+    assert "skipped" not in open(os.path.join(sv.piddir, "services", "todo")).read()
+    err = sv.stderr()
+    assert "rel:3: unless-mounted: expected an absolute path, not 'proc'" in err
+    assert "proc:3: unless-mounted: only for scripted services (this one is process)" in err
+    # Nothing was run for `done`, so its stop-command has nothing to undo.
+    assert sv.shutdown() == 0
+    assert sorted(e[:2] for e in events(sv)) == [("todo", "run"), ("todo", "stop")]
+
+
 def descendants(pid):
     from toybox import proc
     return [p for p in proc.descendants(pid) if pid_alive(p)]

@@ -39,6 +39,21 @@ def fsync_dir(directory):
         os.close(fd)
 
 
+def is_mount_point(path):
+    """Whether path is a directory something is mounted on (another file system than its
+    parent's, or the root), as os.path.ismount; False if it can't be looked at. Two
+    lstat calls, no /proc needed: usable before /proc is mounted. A bind mount of a
+    directory of the same file system is not seen."""
+    try:
+        st = os.lstat(path)
+        if (st.st_mode & 0o170000) != 0o040000:
+            return False
+        parent = os.lstat(path.rstrip("/") + "/..")
+    except (OSError, ValueError):
+        return False
+    return st.st_dev != parent.st_dev or st.st_ino == parent.st_ino
+
+
 def unlink_quiet(path):
     try:
         os.unlink(path)

@@ -30,6 +30,8 @@ A service's file:
   restarts    automatic restarts so far
   output      inode of the pipe the process writes its output to (logs.py)
   completed   scripted only: 1 once its start command exited 0 (boot scripts run once per boot)
+  skipped     scripted only: 1 when its unless-mounted path was mounted already, so that its
+              command was not run (nor is its stop-command)
   boot_id     as above
 
 A service has a file unless it is at rest (stopped, not active, holding and held by

@@ -28,7 +28,7 @@ What the host provides to these classes (applets/svinit.py implements it):
 """
 from toybox import sysos as os     # posix, and os's helpers without its import
 
-from toybox import lib, proc
+from toybox import fs, lib, proc
 from toybox.engine import (Service, STOPPED, STARTING, STARTED, STOPPING, FAILED, EXECFAILED,
                            TIMEDOUT, TERMINATED)
 from toybox.spawn import SpawnError, read_status
@@ -609,13 +609,16 @@ class ScriptedService(ProcessService):
         super().__init__(sset, desc)
         self.completed = False
         self.running_stop = False
+        self.skipped = False
 
     def state_fields(self):
-        return super().state_fields() + [("completed", self.completed)]
+        return super().state_fields() + [("completed", self.completed),
+                                         ("skipped", True if self.skipped else None)]
 
     def restore(self, rec):
         super().restore(rec)
         self.completed = rec.get("completed") == "1"
+        self.skipped = rec.get("skipped") == "1"
         # Stopping with a process after its command completed: that is the stop command.
         self.running_stop = self.state == STOPPING and self.completed and self.pid is not None
 
@@ -629,8 +632,17 @@ class ScriptedService(ProcessService):
 
     def bring_up(self):
         self.completed = False
+        self.skipped = False
         if not self.desc.command:
             self.completed = True
+            self.started()
+            return True
+        where = self.desc.unless_mounted
+        if where is not None and fs.is_mount_point(where):
+            # Done already (by this service before `single` handed over to boot, or by
+            # whoever built the system): started, with nothing run, so nothing for a
+            # stop-command to undo either.
+            self.completed = self.skipped = True
             self.started()
             return True
         if not self.start_ps_process():
@@ -676,6 +688,9 @@ class ScriptedService(ProcessService):
         return Service.failed.fget(self)
 
     def started_message(self):
+        if self.skipped:
+            return "%s: started (%s is mounted already: command not run)" % (self.name,
+                                                                            self.desc.unless_mounted)
         return "%s: started" % self.name
 
     def bring_down(self):
@@ -686,7 +701,7 @@ class ScriptedService(ProcessService):
             self.kill_pg(self.desc.term_signal)
             self.arm(T_STOP)
             return
-        if not self.desc.stop_command or not self.completed:
+        if not self.desc.stop_command or not self.completed or self.skipped:
             self.stopped()
             return
         try:
@@ -719,7 +734,7 @@ class ScriptedService(ProcessService):
         self.failed_to_start()
 
     def stopped(self):
-        self.completed = False
+        self.completed = self.skipped = False
         super().stopped()
 
 

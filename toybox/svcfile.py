@@ -26,7 +26,8 @@ HARD_DEP_KEYS = ("depends-on", "depends-ms")
 ORDER_KEYS = ("before", "after")
 COMMAND_KEYS = ("command", "stop-command")
 # The settings whose values are paths or names: `$VAR` is substituted in these and in commands.
-SUBST_KEYS = ("working-dir", "logfile", "pid-file", "env-file", "chain-to") + DEP_KEYS + ORDER_KEYS
+SUBST_KEYS = ("working-dir", "logfile", "pid-file", "env-file", "chain-to",
+              "unless-mounted") + DEP_KEYS + ORDER_KEYS
 
 # Dinit settings svinit does not implement: named in the error so a ported file fails loudly
 # instead of silently losing a limit or a socket.
@@ -43,7 +44,7 @@ KEYS = frozenset((
     "before", "after", "chain-to", "restart", "restart-delay", "restart-limit-count",
     "restart-limit-interval", "start-timeout", "stop-timeout", "term-signal", "termsignal",
     "smooth-recovery", "pid-file", "logfile", "logfile-max-size", "logfile-permissions",
-    "log-type", "ready-notification", "options"))
+    "log-type", "ready-notification", "options", "unless-mounted"))
 
 DEFAULT_LOGFILE_MAX_SIZE = 1024 * 1024
 
@@ -125,6 +126,7 @@ class Description:
         self.logfile_max_size = DEFAULT_LOGFILE_MAX_SIZE
         self.logfile_permissions = 0o600
         self.ready_notification = None
+        self.unless_mounted = None
         self.options = set()
         self.lines = {}
         # Problems that do not stop the service from loading (the engine logs them).
@@ -700,6 +702,10 @@ def _apply(d, num, key, op, value, lookup):
         if n is None:
             raise LoadError(path, num, "restart-limit-count: expected a whole number, not '%s'" % v)
         d.restart_limit_count = n
+    elif key == "unless-mounted":
+        if not v.startswith("/"):
+            raise LoadError(path, num, "unless-mounted: expected an absolute path, not '%s'" % v)
+        d.unless_mounted = v
     elif key == "logfile-max-size":
         n = _size(v)
         if n is None:
@@ -748,6 +754,9 @@ def _finish(d):
     if d.ready_notification is not None and d.type != "process":
         raise LoadError(path, d.line_of("ready-notification"),
                         "ready-notification: only process services can signal readiness")
+    if d.unless_mounted is not None and d.type != "scripted":
+        raise LoadError(path, d.line_of("unless-mounted"),
+                        "unless-mounted: only for scripted services (this one is %s)" % d.type)
     if "kill-all-on-stop" in d.options and d.type not in ("scripted", "internal"):
         raise LoadError(path, d.line_of("options", "kill-all-on-stop"),
                         "options: kill-all-on-stop is only for scripted and internal services")
