@@ -113,6 +113,9 @@ def cycle(mgr, n, extras, rounds):
         if took is None:
             raise Failed("%s did not stop within %d s" % (mgr.name, STOP_TIMEOUT))
         out["stop"] = time.perf_counter() - t0
+        if hasattr(mgr, "client_argv"):
+            out["client"] = statistics.median(spawn_wait(mgr.client_argv(), fails=True)
+                                          for _ in range(5))
         return out
     finally:
         cleanup(proc, before)
@@ -207,6 +210,10 @@ def table(n, got, broken, extras):
                 note = getattr(next(c for c in ALL if c.name == peer), "restart_note", "")
             if fig == "pss":
                 note = "RSS sums %.1f / %.1f MB" % (ours["rss"], got[peer]["rss"])
+            if fig == "stop" and "client" in ours and "client" in got[peer]:
+                note = ("of which the stop request's client alone (no manager listening): "
+                        "ctl %.1f / %s %.1f ms" % (ours["client"] * 1000, peer.lower() + "ctl",
+                                                   got[peer]["client"] * 1000))
             if fig == "status":
                 note = "each beside its own floor: %.1f / %.1f ms" % (ours["floor"] * 1000,
                                                                       got[peer]["floor"] * 1000)

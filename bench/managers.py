@@ -90,6 +90,11 @@ class CtlManager:
     def stop(self, proc):
         subprocess.run(self.ctl + ["shutdown"], capture_output=True, timeout=60)
 
+    def client_argv(self):
+        """The stop request sent to a socket nobody listens on: the client's own start,
+        connection attempt and exit, the part of the stop figure that is not the manager's."""
+        return [self.sock + ".none" if a == self.sock else a for a in self.ctl] + ["shutdown"]
+
 
 class Svinit(CtlManager):
     name = "svinit"
