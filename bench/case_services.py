@@ -76,6 +76,31 @@ def restart_latency(svc, rounds):
     return statistics.median(out)
 
 
+def startup(cls, tmp, rounds):
+    """Median time from launching the manager, with one service, until its control socket
+    exists: its own start-up, the part of the start figure before it can spawn anything."""
+    d = os.path.join(tmp, "startup-" + cls.name)
+    os.makedirs(d)
+    mgr = cls(d, 1)
+    took = []
+    for _ in range(rounds):
+        if os.path.exists(mgr.sock):
+            os.unlink(mgr.sock)
+        before = set(procs.children(os.getpid()))
+        t0 = time.perf_counter()
+        proc = mgr.launch()
+        try:
+            if procs.wait_for(lambda: os.path.exists(mgr.sock) or proc.poll() is not None,
+                              START_TIMEOUT, interval=0.0005) is None or proc.poll() is not None:
+                raise Failed("%s made no control socket: %s" % (mgr.name, last_line(mgr.log)))
+            took.append(time.perf_counter() - t0)
+            mgr.stop(proc)
+            proc.wait(STOP_TIMEOUT)
+        finally:
+            cleanup(proc, before)
+    return statistics.median(took)
+
+
 def cycle(mgr, n, extras, rounds):
     """One life of a manager: start N, memory, (status, restart,) stop. Returns a dict."""
     stale = leftovers(BASE, n)
@@ -142,6 +167,13 @@ def run(quick):
     procs.reaper()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        startups = {}
+        for cls in ALL:
+            if hasattr(cls, "client_argv"):       # the managers with a control socket
+                try:
+                    startups[cls.name] = startup(cls, tmp, rounds * 3)
+                except (Unavailable, Failed, OSError, subprocess.SubprocessError):
+                    pass        # the cycles below say what is wrong with it
         for n in sizes:
             d = os.path.join(tmp, "n%d" % n)
             os.makedirs(d)
@@ -163,7 +195,7 @@ def run(quick):
                         broken[mgr.name] = "error: %s" % e
                 sys.stderr.write("bench: services n=%d round %d done\n" % (n, r + 1))
             got = {name: medians(s) for name, s in samples.items() if s and name not in broken}
-            rows += table(n, got, broken, n == sizes[-1])
+            rows += table(n, got, broken, n == sizes[-1], startups)
     return rows
 
 
@@ -178,7 +210,7 @@ LABELS = {"start": "start %d services", "pss": "supervision tree PSS, %d service
           "status": "status query (%d services)"}
 
 
-def table(n, got, broken, extras):
+def table(n, got, broken, extras, startups):
     rows = []
     notes = {cls.name: cls.note for cls in ALL}
     figures = ["start", "pss", "stop"] + (["status", "restart"] if extras else [])
@@ -206,6 +238,10 @@ def table(n, got, broken, extras):
                 continue
             goal, text = GOALS.get(fig, {}).get(peer, (None, None))
             note = notes.get(peer, "") if fig == "start" else ""
+            if fig == "start" and "svinit" in startups and peer in startups:
+                note = ("of which the manager's own start-up, launch to control socket with one "
+                        "service: svinit %.1f / %s %.1f ms" % (startups["svinit"] * 1000, peer,
+                                                                startups[peer] * 1000))
             if fig == "restart":
                 note = getattr(next(c for c in ALL if c.name == peer), "restart_note", "")
             if fig == "pss":
