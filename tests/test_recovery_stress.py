@@ -145,11 +145,11 @@ def kill_and_check(sv, count, inner=own_pid):
     for name, number in SLEEPERS.items():
         running = instances(sv, number)
         expected = 1 if name in should_run else 0
-        assert len(running) == expected, (name, running, about(err, name))
+        assert len(running) == expected, (seed, name, running, about(err, name))
         if expected:
-            assert [inner(p) for p in running] == [st[name]["pid"]], name
+            assert [inner(p) for p in running] == [st[name]["pid"]], (seed, name)
         else:
-            assert st[name]["state"] == "stopped", name
+            assert st[name]["state"] == "stopped", (seed, name, st[name], about(err, name))
     assert [inner(p) for p in instances(sv, 10041)] == [st["bg"]["pid"]]
     for name in HARD + SOFT:
         # One run to begin with, and one more for each kill: no exit missed, no double start.
