@@ -344,6 +344,8 @@ def status_text(s, tty):
     elif isinstance(s.get("since"), (int, float)):
         rows.append(("Since", "%s (%s ago)" % (when(s["since"]), duration(now - s["since"]))))
     rows.append(("Restarts", str(s.get("restarts", 0))))
+    if s.get("skipped"):
+        rows.append(("Skipped", s["skipped"]))
     if s.get("exit_status"):
         rows.append(("Last exit", s["exit_status"]))
     c = console_words(s)

@@ -218,6 +218,13 @@ def test_status_human(ctl):
                          "File:       /etc/svinit.d/sshd"]
 
 
+def test_status_says_a_scripted_service_was_skipped():
+    from applets.ctl import status_text
+    s = status("mount-proc", type="scripted", skipped="/proc is mounted already: command not run")
+    assert "Skipped:    /proc is mounted already: command not run\n" in status_text(s, False)
+    assert "Skipped" not in status_text(status("mount-proc", type="scripted"), False)
+
+
 def test_status_of_a_failed_service_says_why_and_exits_0(ctl):
     r = ctl("status getty")
     assert r.code == 0

@@ -541,6 +541,8 @@ def test_unless_mounted_counts_a_mounted_path_as_done(svinit):
     assert "svinit: done: started (/ is mounted already: command not run)\n" in sv.stderr()
     assert "svinit: todo: started\n" in sv.stderr()
     assert "\nskipped 1\n" in open(os.path.join(sv.piddir, "services", "done")).read()
+    assert sv.status("done")["skipped"] == "/ is mounted already: command not run"
+    assert "skipped" not in sv.status("todo")
     assert "skipped" not in open(os.path.join(sv.piddir, "services", "todo")).read()
     err = sv.stderr()
     assert "rel:3: unless-mounted: expected an absolute path, not 'proc'" in err

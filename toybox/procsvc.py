@@ -687,10 +687,15 @@ class ScriptedService(ProcessService):
     def failed(self):
         return Service.failed.fget(self)
 
+    def status(self):
+        st = super().status()
+        if self.skipped:
+            st["skipped"] = "%s is mounted already: command not run" % self.desc.unless_mounted
+        return st
+
     def started_message(self):
         if self.skipped:
-            return "%s: started (%s is mounted already: command not run)" % (self.name,
-                                                                            self.desc.unless_mounted)
+            return "%s: started (%s)" % (self.name, self.status()["skipped"])
         return "%s: started" % self.name
 
     def bring_down(self):

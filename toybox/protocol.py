@@ -47,6 +47,9 @@ STATUS is an object:
   exit_status str | null            last exit in words ("exited 3", "killed by signal 9 (SIGKILL)")
   exit_code int | null              last exit as a shell shows it (128+N for signal N)
   console  "has" | "waiting" | null
+  skipped  str (scripted only, absent unless so): its unless-mounted path was mounted
+           already when it started, so its command was not run ("/proc is mounted
+           already: command not run")
   file     str | null               the service file
 
 This module imports only C modules (_json, _socket): every `ctl status` pays for
