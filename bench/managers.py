@@ -69,8 +69,7 @@ def run_scripts(directory, n):
 
 
 def pid_dir(tmp):
-    """svinit's pid dir on a tmpfs, as /run/svinit is on a running system (fsync is free
-    there; on this machine's disk every state file's fsync costs a millisecond)."""
+    """svinit's pid dir on a tmpfs, as /run/svinit is on a running system."""
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
         import atexit
         import shutil

@@ -137,6 +137,30 @@ def test_state_of_an_earlier_boot_is_discarded(svinit, sleeper, tmp_path):
     assert alive(other)
 
 
+@pytest.mark.parametrize("own", ["stale", "torn"])
+def test_everything_goes_when_svinits_own_file_is_of_another_boot_or_unreadable(
+        svinit, sleeper, tmp_path, own):
+    # After a crash of the machine, a pid dir on a disk may hold anything (nothing is
+    # fsynced): whatever svinit's own file is not of this boot, nor is the rest.
+    other = sleeper()
+    files = {"svinit": self_record("00000000-0000-0000-0000-000000000000") if own == "stale"
+             else self_record()[:-1],
+             "services/a": record("a", other, starttime(other), active=1),
+             "services/t": record("t", other, starttime(other))[:-1],
+             "services/g": b"\x00\xffgarbage\n"}
+    sv = svinit({"a": SLEEP, "t": SLEEP, "g": SLEEP}, args=["a"], wrapper=with_piddir(tmp_path, files))
+    pid = sv.wait_for(lambda: sv.status("a")["pid"])
+    assert pid != other and alive(other)
+    for name in ("t", "g"):
+        assert (sv.status(name)["state"], sv.status(name)["failed"]) == ("stopped", False)
+    err = sv.stderr()
+    assert "svinit: pid dir %s: state of an earlier boot (3 service files): discarded" % sv.piddir in err
+    assert "restarted" not in err and "taken as failed" not in err
+    assert sorted(os.listdir(os.path.join(sv.piddir, "services"))) == ["a"]
+    assert sv.shutdown() == 0
+    assert alive(other)
+
+
 def test_a_file_for_a_service_that_is_gone_is_left_alone(svinit, sleeper, tmp_path):
     other = sleeper()
     files = {"services/a": record("a", None, None, active=1, type="internal"),

@@ -2,10 +2,10 @@
 from toybox import sysos as os     # posix, and os's helpers without its import
 
 
-def write_atomic(path, data, mode=0o644, sync_dir=True):
-    """Replace `path` with `data` (str or bytes) so that a reader, or a crash, sees the old
-    file or the new one, never a mix: temp file beside it, fsync, rename, fsync the directory.
-    """
+def write_atomic(path, data, mode=0o644, sync=True):
+    """Replace `path` with `data` (str or bytes) so that a reader sees the old file or the
+    new one, never a mix: temp file beside it, rename. With sync, a machine that crashes
+    does too: the file is fsynced before the rename and the directory after it."""
     if isinstance(data, str):
         data = data.encode()
     directory, _, name = path.rpartition("/")
@@ -16,7 +16,8 @@ def write_atomic(path, data, mode=0o644, sync_dir=True):
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     except BaseException:
         os.close(fd)
         unlink_quiet(tmp)
@@ -27,7 +28,7 @@ def write_atomic(path, data, mode=0o644, sync_dir=True):
     except BaseException:
         unlink_quiet(tmp)
         raise
-    if sync_dir:
+    if sync:
         fsync_dir(directory)
 
 

@@ -41,11 +41,14 @@ dependencies they hold are state.
 
 A file is written whenever one of these changes, and always before svinit acts on the
 change (signals a process, answers a client; a launched process is recorded right
-after the launch): written to a temporary file, fsynced and renamed over the old one,
-so a reader sees the old file or the new one, never a mix. Files are written in the
-order their services changed. The directory itself is fsynced once per pass of the
-event loop rather than once per file: the rename is what orders the files for a
-restarted svinit, and after a power loss the boot id differs anyway. A clean exit of
+after the launch): written to a temporary file and renamed over the old one, so a reader
+sees the old file or the new one, never a mix. Files are written in the order their
+services changed. Nothing is fsynced: a restarted svinit reads what the dead one wrote
+from the page cache, which a process's death does not touch, and after a crash of the
+machine the state is of an earlier boot whatever the disk kept. So load() takes the
+services' files only when svinit's own file is of this boot (or absent); when it is of
+another boot or unreadable, every service file goes, readable or not. (fsync cost a
+millisecond a file where the pid dir is on a disk, a container's /run on overlayfs say.) A clean exit of
 svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
 service's file is not rewritten for its stop, only removed once it has stopped: a restarted
 svinit stops everything anyway.
@@ -128,7 +131,6 @@ class PidDir:
         self.path = path
         self.services = os.path.join(path, SERVICES)
         self.warn = warn
-        self.dirty = False
         self.broken = None          # the error last warned about, so it is said once
 
     def load(self, boot_id):
@@ -136,11 +138,15 @@ class PidDir:
         removed, and so are temporary files of interrupted writes."""
         from toybox import proc
         found = Found()
+        earlier = False         # svinit's own file says: everything here is of another boot
         try:
             found.me = read(os.path.join(self.path, SELF))
         except ValueError as e:
             self.warn("pid dir: %s: %s: ignored" % (os.path.join(self.path, SELF), e))
+            earlier = True
         me = found.me
+        if me is not None and me.get("boot_id") != boot_id:
+            earlier = True
         if me is not None and me.get("boot_id") == boot_id:
             try:
                 pid, start = int(me["pid"]), int(me["starttime"])
@@ -158,6 +164,10 @@ class PidDir:
             path = os.path.join(self.services, name)
             if name.startswith("."):
                 fs.unlink_quiet(path)       # a write that svinit did not finish
+                continue
+            if earlier:
+                stale += 1
+                fs.unlink_quiet(path)
                 continue
             try:
                 rec = read(path)
@@ -177,7 +187,7 @@ class PidDir:
                 found.broken[name] = "the file names service %r" % rec.get("name")
                 continue
             found.records[name] = rec
-        if stale or (me is not None and me.get("boot_id") != boot_id):
+        if stale or earlier:
             self.warn("pid dir %s: state of an earlier boot (%d service files): discarded"
                       % (self.path, stale))
         return found
@@ -207,8 +217,7 @@ class PidDir:
     def _write(self, path, text):
         for again in (True, False):
             try:
-                fs.write_atomic(path, text, sync_dir=False)
-                self.dirty = True
+                fs.write_atomic(path, text, sync=False)
                 return
             except FileNotFoundError as e:
                 # A file system mounted over the directory (a tmpfs on /run at boot)
@@ -222,23 +231,9 @@ class PidDir:
 
     def _remove(self, path):
         try:
-            if fs.unlink_quiet(path):
-                self.dirty = True
+            fs.unlink_quiet(path)
         except OSError as e:
             self._failed("%s: %s" % (path, e.strerror))
-
-    def flush(self):
-        """fsync the directories once for every change since the last flush."""
-        if not self.dirty:
-            return
-        self.dirty = False
-        for d in (self.services, self.path):
-            try:
-                fs.fsync_dir(d)
-            except FileNotFoundError:
-                self.prepare()      # hidden by a mount: the next writes fill it again
-            except OSError as e:
-                self._failed("%s: %s" % (d, e.strerror))
 
     def _failed(self, msg):
         if msg != self.broken:

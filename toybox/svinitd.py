@@ -1245,7 +1245,6 @@ class Daemon:
             raise lib.Fail("another svinit (pid %d) uses the pid dir %s" % (found.other, self.cfg.pid_dir))
         if self.piddir.prepare():
             self.write_self()
-        self.piddir.flush()
         from toybox.ctlserver import ServerError
         try:
             self.open_server()
@@ -1259,7 +1258,6 @@ class Daemon:
         else:
             self.start_requested()
         self.persist()
-        self.piddir.flush()
         try:
             self.loop()
         finally:
@@ -1331,7 +1329,6 @@ class Daemon:
             if not self.boot_id:
                 self.learn_boot_id()
             self.persist()
-            self.piddir.flush()
 
     def next_timeout(self):
         timers = self.timers
@@ -1365,7 +1362,6 @@ class Daemon:
                 for name in list(self.on_disk):
                     self.piddir.remove(name)
                 self.piddir.remove_self()
-            self.piddir.flush()
         self.logger.drain()
 
 
