@@ -50,6 +50,10 @@ FD_LIMIT = 65536
 
 
 def main(ctx):
+    # No garbage collection while starting: everything made until the services are loaded
+    # lives as long as svinit. Daemon.run freezes it and turns collection back on.
+    import gc
+    gc.disable()
     # Imported here, not at the top: `svinit --help` needs none of it.
     from toybox import sysos as os
     from toybox import lib, protocol

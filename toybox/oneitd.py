@@ -5,6 +5,7 @@ so `oneit --help` costs no more than the dispatcher.
 """
 import _signal
 import errno
+import gc
 import posix
 import select
 from time import monotonic, sleep
@@ -337,6 +338,9 @@ class Oneit:
             self.hb_r, hb_w = posix.pipe()
         self.err_r, err_w = posix.pipe()
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
+        # oneit's objects are there for good: out of the collector's sight, in oneit and
+        # in the child (svinit runs in it), which then shares their pages longer.
+        gc.freeze()
         try:
             pid = syscalls.fork()
             if pid == 0:
