@@ -29,7 +29,7 @@ import _signal
 from _heapq import heappop, heappush
 
 from toybox import lib, logs, oneitwire, proc, protocol, syscalls
-from toybox.engine import ServiceSet, STOPPED, STARTING, STARTED, STOPPING, HARD, MILESTONE
+from toybox.engine import ServiceSet, STARTING, STARTED, STOPPING
 from toybox import engine
 from toybox.piddir import PidDir
 from toybox.poller import EVENT_READ, EVENT_WRITE, Poller
@@ -42,7 +42,6 @@ POLL_INTERVAL = 0.5     # seconds between looks at /proc for a process without a
 LOG_BUFFER_MAX = 1024 * 1024
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
-MAX_LOG_LINES = 10000
 KILL_ALL_GRACE = 1.0    # seconds between kill-all-on-stop's TERM and KILL (Dinit's)
 
 
@@ -823,83 +822,6 @@ class Daemon:
             if st is None or st.starttime != w.start:
                 self._resolve(pid, w, status)
 
-    def find_unrecorded(self, records):
-        """A killed svinit may have launched a process and died before its file said so
-        (the file is written right after the launch). That process was svinit's child,
-        so it is now a child of our parent (oneit, the subreaper that relaunched us), in a
-        session of its own, with SVINIT_SERVICE=NAME in its environment: it is taken as
-        the service's process, as if the file had been written, when the service has no
-        live recorded process and is one whose start command it can be (process,
-        scripted not yet completed). Anything else is left alone, with a message.
-        Returns the names of the services that got their process this way."""
-        ppid = os.getppid()
-        kids = proc.children(ppid)
-        adopted = []
-        if not kids:
-            return adopted
-        known = {int(r["pid"]) for r in records.values() if r.get("pid", "").isdigit()}
-        found = {}
-        me = os.getpid()
-        mark = ("\0%s=" % ENV_SERVICE).encode()
-        for pid in kids:
-            if pid == me or pid in known:
-                continue
-            st = proc.stat(pid)
-            env = _read("/proc/%d/environ" % pid, binary=True)
-            at = ((b"\0" + env) if env else b"").find(mark)
-            if st is None or st.session != pid or at < 0 or st.state in ("Z", "X"):
-                continue
-            name = env[at - 1 + len(mark):].split(b"\0", 1)[0].decode("utf-8", "replace")
-            found.setdefault(name, []).append(st)
-        for name, procs in sorted(found.items()):
-            procs.sort(key=lambda st: st.starttime)
-            st = procs[-1]
-            rec = records.get(name)
-            svc = self.sset.get(name)
-            usable = svc is not None and svc.desc.type in ("process", "scripted") and (
-                rec is None or rec.get("type") == svc.desc.type)
-            if usable and rec is not None:
-                pid, start = rec.get("pid"), rec.get("starttime")
-                if pid and start and pid.isdigit() and start.isdigit() and proc.alive(int(pid), int(start)):
-                    usable = False      # it has its process: this one is something else
-                elif rec.get("completed") == "1" or rec.get("state") == STOPPING:
-                    usable = False      # a stop command
-            for other in procs[:-1] + ([] if usable else [st]):
-                self.log("%s: pid %d (%s=%s, not recorded) is not taken as its process: left alone"
-                         % (name, other.pid, ENV_SERVICE, name))
-            if not usable:
-                continue
-            rec = dict(rec or {"name": name, "type": svc.desc.type, "active": "0",
-                               "target": STARTED})
-            if rec.get("pid"):
-                rec["restarts"] = str(int(rec.get("restarts") or 0) + 1)
-            launched = time.time() - proc.uptime() + st.starttime / proc.clock_ticks()
-            rec.update(state=STARTING, pid=str(st.pid), starttime=str(st.starttime),
-                       started_at=repr(launched), since=repr(launched))
-            rec.pop("output", None)
-            records[name] = rec
-            adopted.append(name)
-            self.log("%s: pid %d was started by the svinit before, which died before recording it: "
-                     "adopted" % (name, st.pid))
-        return adopted
-
-    def drain_reports(self):
-        """At a restart: the records oneit queued while no svinit ran ({pid: status})."""
-        out = {}
-        if self.report_fmt is None:
-            return out
-        while True:
-            try:
-                data = os.read(oneitwire.REPORT_FD, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            records, self.report_buf = oneitwire.unpack(self.report_buf + data, self.report_fmt)
-            if self.report_fmt == oneitwire.FORMAT_PID_STATUS:
-                out.update(records)
-        return out
-
     def heartbeat(self):
         try:
             os.write(self.heartbeat_fd, b".")
@@ -930,7 +852,8 @@ class Daemon:
             reply(protocol.reply_ok(accepted=True))
             self.request_shutdown(how)
             return
-        handler = getattr(self, "cmd_" + cmd, None) if isinstance(cmd, str) else None
+        from toybox import svcommands   # at the first request: a boot makes none
+        handler = getattr(svcommands, "cmd_" + cmd, None) if isinstance(cmd, str) else None
         if handler is None:
             reply(protocol.reply_error("unknown command %r" % (cmd,), protocol.E_UNKNOWN_CMD))
             return
@@ -942,204 +865,8 @@ class Daemon:
         if svc is None:
             reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
             return
-        handler(svc, req, reply)
+        handler(self, svc, req, reply)
         self.sset.process_queues()
-
-    def _busy(self, reply):
-        if self.sset.shutting_down:
-            reply(protocol.reply_error("shutdown in progress", protocol.E_BUSY))
-            return True
-        return False
-
-    def cmd_status(self, svc, req, reply):
-        reply(protocol.reply_ok(service=svc.status()))
-
-    def cmd_start(self, svc, req, reply):
-        if self._busy(reply):
-            return
-        svc.start()
-        self.sset.process_queues()
-        self._reply_when_started(svc, req, reply)
-
-    def cmd_wake(self, svc, req, reply):
-        if self._busy(reply):
-            return
-        if svc.state in (STOPPED, STOPPING):
-            holders = [d for d in svc.dependents if d.kind != engine.AFTER
-                       and d.frm.target == STARTED and d.frm.state in (STARTING, STARTED)]
-            if not holders:
-                reply(protocol.reply_error("%s: no active dependent needs it (use start)" % svc.name,
-                                           protocol.E_REFUSED, service=svc.status()))
-                return
-            for d in holders:
-                if not d.holding:
-                    d.holding = True
-                    svc.require()
-        self.sset.process_queues()
-        self._reply_when_started(svc, req, reply)
-
-    def _reply_when_started(self, svc, req, reply, restarting=False):
-        if not req.get("wait", True) or (svc.state == STARTED and not restarting):
-            reply(protocol.reply_ok(service=svc.status()))
-            return
-        if svc.state == STOPPED and svc.start_failed:
-            reply(self._failed_reply(svc))
-            return
-
-        def event(s, ev):
-            if ev == engine.EV_STARTED:
-                reply(protocol.reply_ok(service=s.status()))
-            elif ev in (engine.EV_FAILEDSTART, engine.EV_STOPPED) and s.start_failed:
-                if s.state != STOPPED:
-                    return      # the reply shows it stopped
-                reply(self._failed_reply(s))
-            elif ev == engine.EV_STOPPED and restarting and s.target == STARTED:
-                return          # the stop half of a restart
-            elif ev in (engine.EV_STARTCANCELLED, engine.EV_STOPPED):
-                reply(protocol.reply_error("%s: start cancelled" % s.name, protocol.E_FAILED,
-                                           service=s.status()))
-            else:
-                return
-            s.unlisten(event)
-        svc.listen(event)
-
-    @staticmethod
-    def _failed_reply(svc):
-        return protocol.reply_error("%s: failed to start: %s" % (svc.name, svc.reason or "failed"),
-                                    protocol.E_FAILED, service=svc.status())
-
-    def _hard_dependents(self, svc):
-        return sorted(d.frm.name for d in svc.dependents
-                      if (d.kind == HARD or (d.kind == MILESTONE and d.waiting))
-                      and d.frm.state != STOPPED)
-
-    def cmd_stop(self, svc, req, reply):
-        if not req.get("force", False):
-            need = self._hard_dependents(svc)
-            if need:
-                reply(protocol.reply_error(
-                    "%s: needed by %s (stopping it would stop them: use --force)"
-                    % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
-                return
-        svc.stop(True)
-        self.sset.process_queues()
-        self._reply_when_stopped(svc, req, reply)
-
-    def _reply_when_stopped(self, svc, req, reply):
-        if not req.get("wait", True) or svc.state == STOPPED:
-            reply(protocol.reply_ok(service=svc.status()))
-            return
-
-        def event(s, ev):
-            if ev == engine.EV_STOPPED:
-                reply(protocol.reply_ok(service=s.status()))
-            elif ev in (engine.EV_STOPCANCELLED, engine.EV_STARTED):
-                reply(protocol.reply_error("%s: stop cancelled: it is starting again" % s.name,
-                                           protocol.E_FAILED, service=s.status()))
-            else:
-                return
-            s.unlisten(event)
-        svc.listen(event)
-
-    def cmd_restart(self, svc, req, reply):
-        if self._busy(reply):
-            return
-        if not req.get("force", False):
-            need = self._hard_dependents(svc)
-            if need:
-                reply(protocol.reply_error(
-                    "%s: needed by %s (they would restart too: use --force)"
-                    % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
-                return
-        restarting = svc.restart()
-        if not restarting:
-            svc.start()
-        self.sset.process_queues()
-        self._reply_when_started(svc, req, reply, restarting and svc.state != STARTED)
-
-    def cmd_release(self, svc, req, reply):
-        if svc.explicit:
-            svc.explicit = False
-            svc.release()
-        self.sset.process_queues()
-        reply(protocol.reply_ok(service=svc.status()))
-
-    def cmd_signal(self, svc, req, reply):
-        sig = req.get("signal")
-        try:
-            if isinstance(sig, str):
-                sig = lib.signal_number(sig)
-            elif not isinstance(sig, int) or isinstance(sig, bool) or not 0 < sig < _signal.NSIG:
-                raise ValueError("bad signal %r" % (sig,))
-        except ValueError as e:
-            reply(protocol.reply_error("signal: %s" % e, protocol.E_BAD_REQUEST))
-            return
-        if svc.pid is None:
-            reply(protocol.reply_error("%s: has no process to signal" % svc.name, protocol.E_FAILED,
-                                       service=svc.status()))
-            return
-        try:
-            syscalls.kill(svc.pid, sig)
-        except OSError as e:
-            reply(protocol.reply_error("%s: kill %d: %s" % (svc.name, svc.pid, lib.strerror(e)),
-                                       protocol.E_FAILED, service=svc.status()))
-            return
-        reply(protocol.reply_ok(service=svc.status()))
-
-    def cmd_reload(self, svc, req, reply):
-        from toybox import svcfile
-        if svc.desc.inittab_line is not None:
-            reply(protocol.reply_error("%s: made from %s: edit that file and restart svinit"
-                                       % (svc.name, svc.desc.file), protocol.E_REFUSED))
-            return
-        try:
-            new = svcfile.load_file(svc.desc.file, svc.name, self.cfg.services_dir, self.environ)
-        except svcfile.LoadError as e:
-            reply(protocol.reply_error(str(e), protocol.E_FAILED, service=svc.status()))
-            return
-        old = svc.desc
-        same_deps = (old.dependencies() == new.dependencies() and old.before == new.before
-                     and old.after == new.after)
-        if new.type != old.type and svc.state != STOPPED:
-            reply(protocol.reply_error("%s: can't change the type of a service that is not stopped"
-                                       % svc.name, protocol.E_REFUSED, service=svc.status()))
-            return
-        if not same_deps and svc.state != STOPPED:
-            reply(protocol.reply_error("%s: can't change the dependencies of a service that is not "
-                                       "stopped" % svc.name, protocol.E_REFUSED, service=svc.status()))
-            return
-        missing = [n for _k, n in new.dependencies() if n not in self.sset and self.find(n) is None]
-        if missing:
-            reply(protocol.reply_error("%s: dependency %s not found" % (new.file, missing[0]),
-                                       protocol.E_FAILED, service=svc.status()))
-            return
-        if new.type != old.type:
-            self.sset.unlink(svc)
-            fresh = self.sset.add(new)
-            fresh.listeners = svc.listeners
-            for d in svc.dependents:
-                d.to = fresh
-                fresh.dependents.append(d)
-            svc = fresh
-            self.sset.link(svc)
-        else:
-            if not same_deps:
-                self.sset.unlink(svc)
-            svc.desc = new
-            if not same_deps:
-                self.sset.link(svc)
-        self.log("%s: reloaded %s" % (svc.name, new.file))
-        reply(protocol.reply_ok(service=svc.status()))
-
-    def cmd_log(self, svc, req, reply):
-        n = req.get("lines", 20)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            reply(protocol.reply_error("log: lines must be a number >= 0", protocol.E_BAD_REQUEST))
-            return
-        out = self.outputs.get(svc.name)
-        if out is None:
-            out = self.output(svc)
-        reply(protocol.reply_ok(lines=out.lines(min(n, MAX_LOG_LINES))))
 
     # -- set-up and the loop -------------------------------------------------
 
@@ -1261,7 +988,8 @@ class Daemon:
         gc.freeze()
         gc.enable()
         if found.records or found.broken:
-            self.recover(found)
+            from toybox import svrecover    # only after a restart of svinit
+            svrecover.recover(self, found)
         else:
             self.start_requested()
         self.persist()
@@ -1270,49 +998,6 @@ class Daemon:
         finally:
             self.cleanup()
         return self.exit_code
-
-    def recover(self, found):
-        """A svinit of this boot died: take its services back (see the module's docstring)."""
-        was = " (pid %s)" % found.me["pid"] if found.me and "pid" in found.me else ""
-        self.log("restarted: the svinit before%s died; taking its %d services back from %s"
-                 % (was, len(found.records) + len(found.broken), self.cfg.pid_dir))
-        records, broken = {}, {}
-        for name, rec in found.records.items():
-            svc = self.sset.get(name)
-            why = None
-            if svc is None:
-                why = "no such service now (removed, or its description has errors)"
-            elif rec.get("type") != svc.desc.type:
-                why = "its type was %s, now it is %s" % (rec.get("type"), svc.desc.type)
-            if why is None:
-                records[name] = rec
-                continue
-            what = " pid %s" % rec["pid"] if rec.get("pid") else ""
-            self.log("%s: %s: its recorded process%s is left alone" % (name, why, what))
-            self.piddir.remove(name)
-            if svc is not None:
-                broken[name] = "state not taken back after a restart of svinit: " + why
-        for name, why in found.broken.items():
-            self.log("pid dir: %s: %s: not adopted nor signalled; taken as failed, not started "
-                     "again automatically (ctl start %s)" % (os.path.join(self.piddir.services, name),
-                                                             why, name))
-            if name in self.sset:
-                broken[name] = "state file unreadable after a restart of svinit (%s)" % why
-            else:
-                self.piddir.remove(name)
-        self.on_disk = set(records) | set(broken)
-        unrecorded = self.find_unrecorded(records)
-        self.away_reports = self.drain_reports()
-        adopted, exited = self.sset.restore(records, broken)
-        self.away_reports = {}
-        for name in unrecorded:
-            self.sset.changed(self.sset.get(name))
-        self.log("restarted: %d processes re-adopted, %d exited while svinit was away"
-                 % (len(adopted), len(exited)))
-        how = (found.me or {}).get("shutdown")
-        if how in HOWS or how == "exit":
-            self.log("the svinit before was shutting down (%s): going on with it" % how)
-            self.request_shutdown(how)
 
     def loop(self):
         sel = self.sel
@@ -1383,15 +1068,6 @@ def _raw_status(info):
     if info.si_code == os.CLD_DUMPED:
         return (info.si_status & 0x7f) | 0x80
     return info.si_status & 0x7f
-
-
-def _read(path, binary=False):
-    try:
-        with open(path, "rb") as f:
-            data = f.read(65536)
-    except OSError:
-        return None
-    return data if binary else data.decode("ascii", "replace")
 
 
 def _fd_open(fd):
