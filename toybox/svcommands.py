@@ -77,20 +77,23 @@ def _failed_reply(svc):
                                 protocol.E_FAILED, service=svc.status())
 
 
-def _hard_dependents(daemon, svc):
-    return sorted(d.frm.name for d in svc.dependents
+def _needed(svc, req, reply, consequence):
+    """Unless forced: refuse (True) when running services hard-depend on svc."""
+    if req.get("force", False):
+        return False
+    need = sorted(d.frm.name for d in svc.dependents
                   if (d.kind == HARD or (d.kind == MILESTONE and d.waiting))
                   and d.frm.state != STOPPED)
+    if need:
+        reply(protocol.reply_error("%s: needed by %s (%s: use --force)"
+                                   % (svc.name, ", ".join(need), consequence),
+                                   protocol.E_REFUSED, service=svc.status()))
+    return bool(need)
 
 
 def cmd_stop(daemon, svc, req, reply):
-    if not req.get("force", False):
-        need = _hard_dependents(daemon, svc)
-        if need:
-            reply(protocol.reply_error(
-                "%s: needed by %s (stopping it would stop them: use --force)"
-                % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
-            return
+    if _needed(svc, req, reply, "stopping it would stop them"):
+        return
     svc.stop(True)
     daemon.sset.process_queues()
     _reply_when_stopped(daemon, svc, req, reply)
@@ -114,15 +117,8 @@ def _reply_when_stopped(daemon, svc, req, reply):
 
 
 def cmd_restart(daemon, svc, req, reply):
-    if _busy(daemon, reply):
+    if _busy(daemon, reply) or _needed(svc, req, reply, "they would restart too"):
         return
-    if not req.get("force", False):
-        need = _hard_dependents(daemon, svc)
-        if need:
-            reply(protocol.reply_error(
-                "%s: needed by %s (they would restart too: use --force)"
-                % (svc.name, ", ".join(need)), protocol.E_REFUSED, service=svc.status()))
-            return
     restarting = svc.restart()
     if not restarting:
         svc.start()
