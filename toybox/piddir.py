@@ -48,8 +48,8 @@ from the page cache, which a process's death does not touch, and after a crash o
 machine the state is of an earlier boot whatever the disk kept. So load() takes the
 services' files only when svinit's own file is of this boot (or absent); when it is of
 another boot or unreadable, every service file goes, readable or not. (fsync cost a
-millisecond a file where the pid dir is on a disk, a container's /run on overlayfs say.) A clean exit of
-svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
+millisecond a file where the pid dir is on a disk, a container's /run on overlayfs say.)
+A clean exit of svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
 service's file is not rewritten for its stop, only removed once it has stopped: a restarted
 svinit stops everything anyway.
 """

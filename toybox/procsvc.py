@@ -687,15 +687,18 @@ class ScriptedService(ProcessService):
     def failed(self):
         return Service.failed.fget(self)
 
+    def skipped_why(self):
+        return "%s is mounted already: command not run" % self.desc.unless_mounted
+
     def status(self):
         st = super().status()
         if self.skipped:
-            st["skipped"] = "%s is mounted already: command not run" % self.desc.unless_mounted
+            st["skipped"] = self.skipped_why()
         return st
 
     def started_message(self):
         if self.skipped:
-            return "%s: started (%s)" % (self.name, self.status()["skipped"])
+            return "%s: started (%s)" % (self.name, self.skipped_why())
         return "%s: started" % self.name
 
     def bring_down(self):

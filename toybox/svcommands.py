@@ -25,7 +25,7 @@ def cmd_start(daemon, svc, req, reply):
         return
     svc.start()
     daemon.sset.process_queues()
-    _reply_when_started(daemon, svc, req, reply)
+    _reply_when_started(svc, req, reply)
 
 
 def cmd_wake(daemon, svc, req, reply):
@@ -43,10 +43,10 @@ def cmd_wake(daemon, svc, req, reply):
                 d.holding = True
                 svc.require()
     daemon.sset.process_queues()
-    _reply_when_started(daemon, svc, req, reply)
+    _reply_when_started(svc, req, reply)
 
 
-def _reply_when_started(daemon, svc, req, reply, restarting=False):
+def _reply_when_started(svc, req, reply, restarting=False):
     if not req.get("wait", True) or (svc.state == STARTED and not restarting):
         reply(protocol.reply_ok(service=svc.status()))
         return
@@ -96,10 +96,10 @@ def cmd_stop(daemon, svc, req, reply):
         return
     svc.stop(True)
     daemon.sset.process_queues()
-    _reply_when_stopped(daemon, svc, req, reply)
+    _reply_when_stopped(svc, req, reply)
 
 
-def _reply_when_stopped(daemon, svc, req, reply):
+def _reply_when_stopped(svc, req, reply):
     if not req.get("wait", True) or svc.state == STOPPED:
         reply(protocol.reply_ok(service=svc.status()))
         return
@@ -123,7 +123,7 @@ def cmd_restart(daemon, svc, req, reply):
     if not restarting:
         svc.start()
     daemon.sset.process_queues()
-    _reply_when_started(daemon, svc, req, reply, restarting and svc.state != STARTED)
+    _reply_when_started(svc, req, reply, restarting and svc.state != STARTED)
 
 
 def cmd_release(daemon, svc, req, reply):

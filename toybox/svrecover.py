@@ -30,7 +30,7 @@ def find_unrecorded(daemon, records):
         if pid == me or pid in known:
             continue
         st = proc.stat(pid)
-        env = _read("/proc/%d/environ" % pid, binary=True)
+        env = _read_bytes("/proc/%d/environ" % pid)
         at = ((b"\0" + env) if env else b"").find(mark)
         if st is None or st.session != pid or at < 0 or st.state in ("Z", "X"):
             continue
@@ -131,10 +131,9 @@ def recover(daemon, found):
         daemon.request_shutdown(how)
 
 
-def _read(path, binary=False):
+def _read_bytes(path):
     try:
         with open(path, "rb") as f:
-            data = f.read(65536)
+            return f.read(65536)
     except OSError:
         return None
-    return data if binary else data.decode("ascii", "replace")
