@@ -77,8 +77,9 @@ def restart_latency(svc, rounds):
 
 
 def startup(cls, tmp, rounds):
-    """Median time from launching the manager, with one service, until its control socket
-    exists: its own start-up, the part of the start figure before it can spawn anything."""
+    """Medians of (launch to control socket, with one service: the manager's own start-up,
+    the part of the start figure before it can spawn anything; its control client's stop
+    request to a socket nobody listens on: the part of the stop figure that is the client's)."""
     d = os.path.join(tmp, "startup-" + cls.name)
     os.makedirs(d)
     mgr = cls(d, 1)
@@ -98,7 +99,8 @@ def startup(cls, tmp, rounds):
             proc.wait(STOP_TIMEOUT)
         finally:
             cleanup(proc, before)
-    return statistics.median(took)
+    client = statistics.median(spawn_wait(mgr.client_argv(), fails=True) for _ in range(rounds))
+    return statistics.median(took), client
 
 
 def cycle(mgr, n, extras, rounds):
@@ -138,9 +140,6 @@ def cycle(mgr, n, extras, rounds):
         if took is None:
             raise Failed("%s did not stop within %d s" % (mgr.name, STOP_TIMEOUT))
         out["stop"] = time.perf_counter() - t0
-        if hasattr(mgr, "client_argv"):
-            out["client"] = statistics.median(spawn_wait(mgr.client_argv(), fails=True)
-                                          for _ in range(5))
         return out
     finally:
         cleanup(proc, before)
@@ -167,7 +166,7 @@ def run(quick):
     procs.reaper()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        startups = {}
+        startups = {}       # name: (own start-up, client's stop request), seconds
         for cls in ALL:
             if hasattr(cls, "client_argv"):       # the managers with a control socket
                 try:
@@ -240,16 +239,16 @@ def table(n, got, broken, extras, startups):
             note = notes.get(peer, "") if fig == "start" else ""
             if fig == "start" and "svinit" in startups and peer in startups:
                 note = ("of which the manager's own start-up, launch to control socket with one "
-                        "service: svinit %.1f / %s %.1f ms" % (startups["svinit"] * 1000, peer,
-                                                                startups[peer] * 1000))
+                        "service: svinit %.1f / %s %.1f ms" % (startups["svinit"][0] * 1000, peer,
+                                                                startups[peer][0] * 1000))
             if fig == "restart":
                 note = getattr(next(c for c in ALL if c.name == peer), "restart_note", "")
             if fig == "pss":
                 note = "RSS sums %.1f / %.1f MB" % (ours["rss"], got[peer]["rss"])
-            if fig == "stop" and "client" in ours and "client" in got[peer]:
+            if fig == "stop" and "svinit" in startups and peer in startups:
                 note = ("of which the stop request's client alone (no manager listening): "
-                        "ctl %.1f / %s %.1f ms" % (ours["client"] * 1000, peer.lower() + "ctl",
-                                                   got[peer]["client"] * 1000))
+                        "ctl %.1f / %s %.1f ms" % (startups["svinit"][1] * 1000, peer.lower() + "ctl",
+                                                   startups[peer][1] * 1000))
             if fig == "status":
                 note = "each beside its own floor: %.1f / %.1f ms" % (ours["floor"] * 1000,
                                                                       got[peer]["floor"] * 1000)
