@@ -69,14 +69,6 @@ def about(err, name):
                      if line.startswith(("svinit: %s:" % name, "svinit: restarted", "oneit")))
 
 
-def state_file(sv, name):
-    try:
-        with open(os.path.join(sv.piddir, "services", name)) as f:
-            return f.read()
-    except OSError as e:
-        return str(e)
-
-
 def try_call(sv, cmd, **args):
     try:
         return sv.call(cmd, timeout=3, **args)
@@ -161,7 +153,8 @@ def kill_and_check(sv, count, inner=own_pid):
             assert [inner(p) for p in running] == [st[name]["pid"]], (seed, name)
         else:
             assert st[name]["state"] == "stopped", (seed, name, sorted(st[name].items()),
-                                                    state_file(sv, name), about(err, name))
+                                                    sv.read(os.path.join(sv.piddir, "services", name)),
+                                                    about(err, name))
     assert [inner(p) for p in instances(sv, 10041)] == [st["bg"]["pid"]]
     for name in HARD + SOFT:
         # One run to begin with, and one more for each kill: no exit missed, no double start.
