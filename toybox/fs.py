@@ -2,10 +2,10 @@
 from toybox import sysos as os     # posix, and os's helpers without its import
 
 
-def write_atomic(path, data, mode=0o644, sync=True):
+def write_atomic(path, data, mode=0o644):
     """Replace `path` with `data` (str or bytes) so that a reader sees the old file or the
-    new one, never a mix: temp file beside it, rename. With sync, a machine that crashes
-    does too: the file is fsynced before the rename and the directory after it."""
+    new one, never a mix: temp file beside it, rename. Not fsynced: what a reader in
+    another process sees does not need it (piddir.py says why the pid dir does not)."""
     if isinstance(data, str):
         data = data.encode()
     directory, _, name = path.rpartition("/")
@@ -16,8 +16,6 @@ def write_atomic(path, data, mode=0o644, sync=True):
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        if sync:
-            os.fsync(fd)
     except BaseException:
         os.close(fd)
         unlink_quiet(tmp)
@@ -28,16 +26,6 @@ def write_atomic(path, data, mode=0o644, sync=True):
     except BaseException:
         unlink_quiet(tmp)
         raise
-    if sync:
-        fsync_dir(directory)
-
-
-def fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def is_mount_point(path):

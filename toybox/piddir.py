@@ -217,7 +217,7 @@ class PidDir:
     def _write(self, path, text):
         for again in (True, False):
             try:
-                fs.write_atomic(path, text, sync=False)
+                fs.write_atomic(path, text)
                 return
             except FileNotFoundError as e:
                 # A file system mounted over the directory (a tmpfs on /run at boot)
