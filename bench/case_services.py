@@ -25,7 +25,7 @@ import time
 
 from bench import procs
 from bench.common import error, row, spawn_wait, unavailable
-from bench.managers import ALL, BASE, last_line
+from bench.managers import ALL, BASE, VARIANTS, last_line
 from bench.peers import Unavailable
 
 START_TIMEOUT = 120
@@ -177,7 +177,7 @@ def run(quick):
             d = os.path.join(tmp, "n%d" % n)
             os.makedirs(d)
             managers, broken = [], {}
-            for cls in ALL:
+            for cls in ALL + VARIANTS:
                 try:
                     managers.append(cls(d, n))
                 except Unavailable as e:
@@ -189,15 +189,18 @@ def run(quick):
                     if mgr.name in broken:
                         continue
                     try:
-                        samples[mgr.name].append(cycle(mgr, n, r == 0 and n == sizes[-1], extra_rounds))
+                        extras = r == 0 and n == sizes[-1] and mgr.name in ALL_NAMES
+                        samples[mgr.name].append(cycle(mgr, n, extras, extra_rounds))
                     except (Failed, OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
                         broken[mgr.name] = "error: %s" % e
                 sys.stderr.write("bench: services n=%d round %d done\n" % (n, r + 1))
             got = {name: medians(s) for name, s in samples.items() if s and name not in broken}
-            rows += table(n, got, broken, n == sizes[-1], startups)
+            notes = {m.name: m.row_note for m in managers if hasattr(m, "row_note")}
+            rows += table(n, got, broken, n == sizes[-1], startups, notes)
     return rows
 
 
+ALL_NAMES = [cls.name for cls in ALL]
 GOALS = {   # figure -> peer -> (goal ratio, goal text)
     "start": {"Dinit": (1.0, "<= 1x"), "supervisord": (0.1, ">= 10x faster")},
     "pss": {"runit": (1.0, "<= 1x"), "s6": (1.0, "<= 1x"), "supervisord": (1.0, "<= 1x")},
@@ -209,7 +212,7 @@ LABELS = {"start": "start %d services", "pss": "supervision tree PSS, %d service
           "status": "status query (%d services)"}
 
 
-def table(n, got, broken, extras, startups):
+def table(n, got, broken, extras, startups, variant_notes):
     rows = []
     notes = {cls.name: cls.note for cls in ALL}
     figures = ["start", "pss", "stop"] + (["status", "restart"] if extras else [])
@@ -254,4 +257,21 @@ def table(n, got, broken, extras, startups):
                                                                       got[peer]["floor"] * 1000)
             rows.append(row(label, ours[fig], peer, got[peer][fig], goal, unit=unit, note=note,
                             goal_text=text))
+        if fig in ("start", "stop"):
+            rows += variant_rows(fig, label, ours, got, broken, variant_notes)
+    return rows
+
+
+def variant_rows(fig, label, ours, got, broken, notes):
+    """svinit set up otherwise, beside svinit as usual (this project's column: the variant)."""
+    rows = []
+    for cls in VARIANTS:
+        case = "%s: %s" % (label, cls.name)
+        if cls.name in broken:
+            why = broken[cls.name]
+            rows.append(unavailable(case, "svinit", why[len("unavailable: "):])
+                        if why.startswith("unavailable") else error(case, why, "svinit"))
+        elif cls.name in got:
+            rows.append(row(case, got[cls.name][fig], "svinit, pid dir on tmpfs", ours[fig], None,
+                            note=notes.get(cls.name, "")))
     return rows

@@ -13,8 +13,8 @@ import os
 import signal
 import subprocess
 
-from bench.common import make_bindir
-from bench.peers import ensure_dinit, ensure_program
+from bench.common import REPO, make_bindir
+from bench.peers import Unavailable, ensure_dinit, ensure_program
 
 BASE = 7300000      # service i runs `sleep BASE+i`: a command line nothing else on the machine has
 
@@ -111,6 +111,59 @@ class Svinit(CtlManager):
 
     def launch(self):
         return popen([self.svinit, "-d", self.svc, "-p", self.piddir, "-s", self.sock, "boot"], self.log)
+
+
+class SvinitDiskPids(Svinit):
+    """svinit with its pid dir on a disk filesystem (see disk_dir): what the pid files'
+    writes cost where /run is not a tmpfs (a container's /run on overlayfs). Measured
+    beside Svinit, not as a peer."""
+    name = "svinit, pid dir on disk"
+
+    def __init__(self, tmp, n):
+        Svinit.__init__(self, tmp, n)
+        usual = fs_type(self.piddir)
+        self.piddir = os.path.join(disk_dir(tmp, usual), "svinit-disk-pids-%d" % n)
+        self.sock = os.path.join(tmp, "svinit-disk.sock")
+        self.log = os.path.join(tmp, "svinit-disk.log")
+        self.ctl = self.ctl[:-1] + [self.sock]
+        self.row_note = "the pid dir on %s (no fsync), beside svinit's usual run, same round" \
+            % fs_type(self.piddir)
+
+
+def disk_dir(tmp, usual):
+    """A directory on a disk filesystem: tmp, else one in the checkout's .cache/ (removed
+    at exit); Unavailable if both are on the filesystem type of the usual pid dir."""
+    memory = ("tmpfs", "ramfs", usual)
+    if fs_type(tmp) not in memory:
+        return tmp
+    cache = os.path.join(REPO, ".cache")
+    if fs_type(REPO) in memory:
+        raise Unavailable("%s and %s are on %s, as the usual pid dir is" % (tmp, REPO, fs_type(tmp)))
+    import atexit
+    import shutil
+    import tempfile
+    os.makedirs(cache, exist_ok=True)
+    path = tempfile.mkdtemp(prefix="bench-pids-", dir=cache)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def fs_type(path):
+    """The type of the filesystem path is on (from /proc/self/mountinfo), or "?"."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                fields = line.split()
+                mount = fields[4].replace("\\040", " ")
+                fstype = fields[fields.index("-") + 1]
+                inside = path == mount or path.startswith(mount.rstrip("/") + "/")
+                if inside and len(mount) >= len(best):
+                    best, kind = mount, fstype
+    except (OSError, ValueError, IndexError):
+        pass
+    return kind
 
 
 class Dinit(CtlManager):
@@ -216,3 +269,4 @@ class Supervisord:
 
 
 ALL = [Svinit, Dinit, Runit, S6, Supervisord]
+VARIANTS = [SvinitDiskPids]     # svinit itself, set up otherwise: beside it, not peers

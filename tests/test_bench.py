@@ -80,8 +80,29 @@ def test_service_peers_each_have_rows(quick_run):
     _, out = quick_run
     with open(out / "results.json") as f:
         rows = json.load(f)["rows"]
-    peers = {r["peer_name"] for r in rows if r["case"].startswith("start 50 services")}
+    peers = {r["peer_name"] for r in rows if r["case"] == "start 50 services"}
     assert peers == {"Dinit", "runit", "s6", "supervisord"}
+
+
+def test_svinit_with_its_pid_dir_on_disk_is_beside_its_usual_self(quick_run):
+    """Not a peer: svinit's own start and stop figures, set beside the same run's rows
+    with the pid dir on a tmpfs (or said unavailable where the temporary directory is a
+    tmpfs too)."""
+    _, out = quick_run
+    with open(out / "results.json") as f:
+        rows = json.load(f)["rows"]
+    for fig in ("start", "stop"):
+        usual = [r for r in rows if r["case"] == "%s 50 services" % fig and r["peer_name"] == "Dinit"]
+        disk = [r for r in rows if r["case"] == "%s 50 services: svinit, pid dir on disk" % fig]
+        assert len(usual) == 1 and len(disk) == 1, rows
+        r = disk[0]
+        assert r["peer_name"] == "svinit, pid dir on tmpfs", r
+        if r["note"].startswith("unavailable"):
+            assert "as the usual pid dir is" in r["note"], r
+            continue
+        assert r["ours"] > 0 and r["peer"] == usual[0]["ours"], (r, usual)
+        assert r["goal"] is None and r["met"] is None, r
+        assert "pid dir on" in r["note"] and "tmpfs" not in r["note"], r
 
 
 def test_markdown_table_matches_the_json(quick_run):
@@ -106,3 +127,25 @@ def test_unknown_case_is_refused():
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 1
     assert "unknown case nosuchcase" in p.stderr
+
+
+def test_the_disk_pid_dir_is_on_a_disk_or_said_missing(tmp_path):
+    sys.path.insert(0, REPO)
+    from bench import managers
+    from bench.peers import Unavailable
+    assert managers.fs_type("/proc/self") == "proc"
+    assert managers.fs_type("/no/such/path") == managers.fs_type("/")
+    shm = "/dev/shm" if managers.fs_type("/dev/shm") == "tmpfs" else None
+    for tmp in [str(tmp_path)] + ([shm] if shm else []):
+        try:
+            path = managers.disk_dir(tmp, "tmpfs")
+        except Unavailable as e:
+            # Nowhere on a disk: the temporary directory and the checkout are tmpfs.
+            assert managers.fs_type(tmp) == managers.fs_type(REPO) == "tmpfs", e
+            continue
+        assert os.path.isdir(path)
+        assert managers.fs_type(path) not in ("tmpfs", "ramfs")
+        if managers.fs_type(tmp) == "tmpfs":
+            assert path.startswith(os.path.join(REPO, ".cache") + os.sep)
+        else:
+            assert path == tmp
