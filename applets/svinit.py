@@ -79,8 +79,4 @@ def main(ctx):
     cfg.toybox_reports = bool(opts["3"])
     cfg.recovery = RECOVERY
     cfg.fd_limit = FD_LIMIT
-    code = Daemon(cfg).run()
-    # Everything is written and closed by now: with a thousand services, the interpreter's
-    # teardown would add 20-30 ms to every shutdown.
-    lib.EXIT_AT_ONCE = True
-    return code
+    return Daemon(cfg).run()

@@ -7,10 +7,6 @@ import posix
 import sys
 
 NAME = "toybox"         # set by the dispatcher to the applet's name
-# Set by an applet whose process may end without the interpreter's teardown once its
-# main has returned (the dispatcher flushes stdout and stderr, then _exit()s): a daemon
-# with thousands of objects spends tens of milliseconds freeing them one by one.
-EXIT_AT_ONCE = False
 
 
 class Fail(Exception):
