@@ -587,11 +587,13 @@ def test_messages_held_while_a_service_has_the_console_say_so_when_released():
         logger.hold(True, "shell")
         logger.log("while one")
         logger.log("while two")
+        logger.flush()                  # the loop does, before it waits
         assert os.read(r, 4096) == ("%s: before\n" % lib.NAME).encode()
         logger.hold(False)
         logger.hold(True, "shell")      # a hold with nothing held says nothing
         logger.hold(False)
         logger.log("after")
+        logger.flush()
         n = lib.NAME
         assert os.read(r, 4096).decode() == (
             "%s: held while shell had the console:\n%s: while one\n%s: while two\n%s: after\n"

@@ -138,8 +138,8 @@ class Logger:
             self.buf += b"svinit: (%d messages dropped: the console is too slow)\n" % self.dropped
             self.dropped = 0
         self.buf += line
-        if not self.held:
-            self.flush()
+        # Written before the loop waits again (Daemon.loop), with the other lines of the
+        # pass: one write for a thousand services' "started" lines, not a thousand.
 
     def hold(self, held, holder=None):
         """While held (a service has the console), lines wait in the buffer. Released, the
@@ -1002,8 +1002,11 @@ class Daemon:
     def loop(self):
         sel = self.sel
         self.check_idle()
+        logger = self.logger
         while self.exit_code is None:
             timeout = self.next_timeout()
+            if logger.buf:
+                logger.flush()
             for key, mask in sel.select(timeout):
                 # An earlier callback of this batch may have closed this fd (and the
                 # number may already be reused): only keys still registered run.
