@@ -10,13 +10,14 @@
 #   test   install what the tests need, then `python3 -m pytest -q tests/ ARG...`
 #   bench  run bench/run.py ARG...
 #   kernel print the path of the kernel to boot (fetching it first)
-#   accel  print the QEMU accelerator options that work here
+#   accel  print the QEMU accelerator and vCPU options that work here
 #
 # Installs what it needs from Debian when missing (run as root on Debian 12):
 # qemu-system-x86, busybox-static, python3, and the distribution's cloud kernel,
 # which is extracted into .cache/kernel/, never installed into /boot.
 # Environment: KERNEL=PATH boots that kernel instead; QEMU_ACCEL=tcg|kvm skips
-# the probe; SOURCE_DATE_EPOCH fixes the image's timestamps (default fixed).
+# the probe; QEMU_SMP=N gives the VM N vCPUs (default: 2, or 1 on a one-CPU host);
+# SOURCE_DATE_EPOCH fixes the image's timestamps (default fixed).
 set -eu
 
 cd "$(dirname "$0")"
@@ -108,9 +109,11 @@ build_image() {
 # The trial boots a 512-byte boot sector that writes to QEMU's isa-debug-exit
 # port, which ends QEMU with status 1.
 accel_args() {
+    local smp
+    smp=$(smp_args) || exit 1
     case ${QEMU_ACCEL:-} in
-        kvm) echo "-accel kvm -cpu host"; return ;;
-        tcg) echo "-accel tcg"; return ;;
+        kvm) echo "-accel kvm -cpu host $smp"; return ;;
+        tcg) echo "-accel tcg $smp"; return ;;
         "") ;;
         *) die "QEMU_ACCEL=$QEMU_ACCEL: expected kvm or tcg" ;;
     esac
@@ -124,10 +127,25 @@ accel_args() {
             -drive file="$probe",format=raw,if=ide </dev/null >/dev/null; echo $?)
     fi
     if [ "$rc" = 1 ]; then
-        echo "-accel kvm -cpu host"
+        echo "-accel kvm -cpu host $smp"
     else
-        echo "-accel tcg"
+        echo "-accel tcg $smp"
     fi
+}
+
+# Two vCPUs where the host has two CPUs or more: svinit starts services in parallel, and
+# under TCG each vCPU is a host thread of its own (multi-threaded TCG), so the services'
+# programs run beside svinit instead of taking turns with it on one emulated CPU.
+smp_args() {
+    local n=${QEMU_SMP:-}
+    if [ -z "$n" ]; then
+        n=$(nproc 2>/dev/null || echo 1)
+        [ "$n" -gt 2 ] && n=2
+    fi
+    case $n in
+        ''|*[!0-9]*|0) die "QEMU_SMP=$n: expected a number of vCPUs" ;;
+    esac
+    echo "-smp $n"
 }
 
 cmd_image() {

@@ -14,8 +14,12 @@ console (the table's figure), and the guest's uptime in the marker (in the note)
 Then each image boots once more with QEMU counting instructions (-icount shift=0: the
 guest's clock advances 1 ns per instruction, so kernel log timestamps count them): the
 guest instructions from the kernel's running /init to the marker in the kernel log,
-the userspace work of the two boots. That figure is the same on any host, however
+the userspace work of the two boots (with one vCPU, whose instructions are the only ones). That figure is the same on any host, however
 loaded, and so tells a change in our boot from noise.
+QEMU runs with build.sh's options (`./build.sh accel`: two vCPUs where the host has two
+CPUs). The demo and busybox also boot with one vCPU in the same rotation (a row of its
+own, no goal): with two, svinit's parallel start runs the services' programs beside
+itself; busybox init runs its sysinit entries one after the other either way.
 A third image in the same rotation, the floor: the demo's archive whose /init is Python
 printing the marker as soon as it runs (busybox_image.FLOOR_INIT). Beside busybox it
 shows how much of the ratio the interpreter's own start and the image's size take,
@@ -37,8 +41,19 @@ from bench.common import REPO, error, row, unavailable
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 FLOOR_CASE = "boot floor: a Python /init that only prints the marker"
+ONE_CPU_CASE = "boot to all-ready (QEMU), one vCPU"
+
+
+def vcpus(words):
+    """The vCPU count in QEMU options (the last -smp N), 1 without one."""
+    n = 1
+    for a, b in zip(words, words[1:]):
+        if a == "-smp":
+            n = int(b.split(",")[0].split("=")[-1])
+    return n
 BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
-ICOUNT = ["-icount", "shift=0,sleep=off"]
+ONE_CPU = ["-smp", "1"]        # after build.sh's options: QEMU takes the last -smp
+ICOUNT = ["-icount", "shift=0,sleep=off"] + ONE_CPU
 CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
@@ -141,15 +156,19 @@ def run(quick):
             floor_error = "building the floor image: %s" % str(e).splitlines()[0]
         deps = timeline.service_deps([os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"),
                                       os.path.join(overlay, "etc", "svinit.d")])
-        images = [("demo", demo, "SVINIT_SERVICES=bench-ready"), ("busybox", bb, "")]
-        got = {"demo": [], "busybox": [], "floor": []}
+        cpus = vcpus(qemu.accel())
+        images = [("demo", demo, "SVINIT_SERVICES=bench-ready", ()), ("busybox", bb, "", ())]
+        if cpus != 1:
+            images += [("demo-1", demo, "SVINIT_SERVICES=bench-ready", ONE_CPU),
+                       ("busybox-1", bb, "", ONE_CPU)]
+        got = {name: [] for name in ("demo", "busybox", "floor", "demo-1", "busybox-1")}
         errors = {}
         if floor is None:
             errors["floor"] = floor_error
         else:
-            images.append(("floor", floor, ""))
+            images.append(("floor", floor, "", ()))
         for r in range(rounds):
-            for name, image, append in (images if r % 2 == 0 else images[::-1]):
+            for name, image, append, extra in (images if r % 2 == 0 else images[::-1]):
                 if name in errors:
                     continue
                 keep = None
@@ -160,14 +179,14 @@ def run(quick):
                         except (qemu.BootError, ValueError) as e:
                             errors["timeline"] = str(e).splitlines()[0]
                 try:
-                    got[name].append(boot_once(qemu, image, append, keep))
+                    got[name].append(boot_once(qemu, image, append, keep, extra))
                 except qemu.BootError as e:
                     errors[name] = str(e)
             sys.stderr.write("bench: boot round %d done\n" % (r + 1))
         counted = {}
         if "demo" not in errors and "busybox" not in errors:
-            for name, image, append in images:
-                if name in errors:
+            for name, image, append, extra in images:
+                if name in errors or extra:
                     continue
                 try:
                     counted[name] = instructions_to_ready(qemu, image, append)
@@ -192,8 +211,17 @@ def run(quick):
         wall = {k: statistics.median(w for w, _ in got[k]) for k in ("demo", "busybox")}
         up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
-                        note="wall from QEMU start, median of %d; guest uptime at marker %.2f / %.2f s"
-                        % (rounds, up["demo"], up["busybox"])))
+                        note="wall from QEMU start, median of %d, %d vCPU%s; guest uptime at marker "
+                        "%.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "", up["demo"],
+                                           up["busybox"])))
+        if got["demo-1"] and got["busybox-1"] and "demo-1" not in errors and "busybox-1" not in errors:
+            rows.append(row(ONE_CPU_CASE, statistics.median(w for w, _ in got["demo-1"]), "busybox init",
+                            statistics.median(w for w, _ in got["busybox-1"]), None,
+                            note="the same boots with -smp 1, in the same rotation: svinit's parallel "
+                            "start has no second CPU to use"))
+        elif "demo-1" in errors or "busybox-1" in errors:
+            rows.append(error(ONE_CPU_CASE, summary(errors.get("demo-1") or errors["busybox-1"]),
+                              "busybox init"))
     if "busybox" not in errors:
         if "floor" in errors:
             rows.append(error(FLOOR_CASE, summary(errors["floor"]), "busybox init"))
@@ -207,7 +235,7 @@ def run(quick):
     if "demo" in counted and "busybox" in counted:
         rows.append(row("boot: guest instructions, /init to all-ready", counted["demo"], "busybox init",
                         counted["busybox"], None, unit="M",
-                        note="QEMU -icount: the same on any host; Python's first start alone "
+                        note="QEMU -icount, one vCPU: the same on any host; Python's first start alone "
                         "(the floor image) is %s" % ("%.1fM" % counted["floor"] if "floor" in counted
                                                     else "about 20M")))
     elif "icount" in errors:

@@ -43,7 +43,8 @@ def kernel():
 
 
 def accel():
-    """`-accel ...` words, as build.sh decides (a real trial of KVM, else TCG)."""
+    """`-accel ... -smp N` words, as build.sh decides (a real trial of KVM, else TCG; two
+    vCPUs where the host has two CPUs)."""
     global _accel
     if _accel is None:
         _accel = subprocess.run([os.path.join(REPO, "build.sh"), "accel"], check=True,

@@ -197,6 +197,12 @@ def test_demo_every_service_reaches_its_state(demo):
     assert "svinit: crasher: failed: exited 1; restarted 3 times" in demo.run("dmesg")
 
 
+def test_demo_has_the_vcpus_build_sh_gives_it(demo):
+    words = qemu.accel()
+    want = int(words[words.index("-smp") + 1])
+    assert demo.run("grep -c ^processor /proc/cpuinfo").strip() == str(want)
+
+
 def test_demo_pid1_is_oneit_and_svinit_its_child(demo):
     assert demo.run("tr '\\0' ' ' </proc/1/cmdline").split()[1:] == ["-S", "/init"]
     stat = demo.run("cat /proc/%d/stat" % svinit_pid(demo))

@@ -138,6 +138,23 @@ def test_build_sh_image_prints_the_path_last(tmp_path):
     assert path == os.path.join(REPO, "build", "initramfs.cpio") and os.path.isfile(path)
 
 
+def test_build_sh_accel_gives_the_vm_two_vcpus_or_the_number_asked(tmp_path):
+    def accel(**env):
+        e = dict(os.environ, QEMU_ACCEL="tcg")     # no KVM probe: the words are the point
+        e.pop("QEMU_SMP", None)
+        e.update(env)
+        return subprocess.run([os.path.join(REPO, "build.sh"), "accel"], capture_output=True,
+                              text=True, timeout=60, env=e)
+    p = accel()
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["-accel", "tcg", "-smp", str(min(2, os.cpu_count()))]
+    p = accel(QEMU_SMP="1")
+    assert p.stdout.split() == ["-accel", "tcg", "-smp", "1"], p.stderr
+    p = accel(QEMU_SMP="two")
+    assert p.returncode != 0 and p.stdout == ""
+    assert "QEMU_SMP=two: expected a number of vCPUs" in p.stderr
+
+
 def unpack(image, root):
     """Files, directories and links of the archive under root (device nodes left out)."""
     for name, mode, rdev, data, mtime, uid, gid in mkimage.read_cpio(image):
