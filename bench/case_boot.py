@@ -73,6 +73,15 @@ def boot_once(qemu, image, append, keep=None, qemu_args=()):
         vm.kill()
 
 
+def spread(ours, theirs):
+    """How noisy the ratio is: the lowest and highest of the rounds' own ratios (each
+    round boots both images one after the other)."""
+    ratios = [a / b for (a, _), (b, _) in zip(ours, theirs)]
+    if len(ratios) < 2:
+        return "one round"
+    return "rounds' ratios %.2f-%.2fx" % (min(ratios), max(ratios))
+
+
 def instructions_to_ready(qemu, image, append):
     """Boot once under -icount; guest instructions (millions) from running /init to the marker."""
     logs = []
@@ -211,14 +220,15 @@ def run(quick):
         wall = {k: statistics.median(w for w, _ in got[k]) for k in ("demo", "busybox")}
         up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
-                        note="wall from QEMU start, median of %d, %d vCPU%s; guest uptime at marker "
-                        "%.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "", up["demo"],
-                                           up["busybox"])))
+                        note="wall from QEMU start, median of %d, %d vCPU%s; %s; guest uptime at "
+                        "marker %.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "",
+                                                  spread(got["demo"], got["busybox"]),
+                                                  up["demo"], up["busybox"])))
         if got["demo-1"] and got["busybox-1"] and "demo-1" not in errors and "busybox-1" not in errors:
             rows.append(row(ONE_CPU_CASE, statistics.median(w for w, _ in got["demo-1"]), "busybox init",
                             statistics.median(w for w, _ in got["busybox-1"]), None,
                             note="the same boots with -smp 1, in the same rotation: svinit's parallel "
-                            "start has no second CPU to use"))
+                            "start has no second CPU to use; %s" % spread(got["demo-1"], got["busybox-1"])))
         elif "demo-1" in errors or "busybox-1" in errors:
             rows.append(error(ONE_CPU_CASE, summary(errors.get("demo-1") or errors["busybox-1"]),
                               "busybox init"))
