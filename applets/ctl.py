@@ -172,8 +172,12 @@ class Ctl:
             lines = reply.get("lines") or []
             if self.json:
                 out_json(lines)
-            else:
+            elif lines:
                 out("".join(ln if ln.endswith("\n") else ln + "\n" for ln in lines))
+            elif not self.quiet:
+                # Not an error, but not a silence to puzzle over either (the demo's httpd
+                # pipes its output to the logger: /var/log/messages has it).
+                lib.warn("%s: nothing in its log" % args[0])
             return 0
         if cmd in ("shutdown", "poweroff", "reboot", "halt"):
             how = "poweroff" if cmd == "shutdown" else cmd

@@ -52,7 +52,8 @@ class Handler:
         if cmd == "status":
             return reply(protocol.reply_ok(service=s))
         if cmd == "log":
-            return reply(protocol.reply_ok(lines=["line %%d" %% i for i in range(req["lines"])]))
+            lines = s.get("log", ["line %%d" %% i for i in range(req["lines"])])
+            return reply(protocol.reply_ok(lines=lines))
         if cmd in ("start", "wake", "restart"):
             if s.get("fails"):
                 s.update(state="stopped", target="stopped", pid=None, failed=True, reason="exited 1")
@@ -320,6 +321,19 @@ def test_log(ctl, fake):
     r = ctl("log sshd -n 3")
     assert r.out == "line 0\nline 1\nline 2\n"
     assert json.loads(ctl("--json log -n 2 sshd").out) == ["line 0", "line 1"]
+
+
+def test_an_empty_log_is_said_so_on_stderr(testcmd, tmp_path):
+    f = Fake(tmp_path, quiet=dict(status("quiet", pid=77), log=[]))
+    try:
+        def ctl(args):
+            return testcmd("ctl " + args, env={"SVINIT_SOCKET": f.path})
+        r = ctl("log quiet")
+        assert (r.code, r.out, r.err) == (0, "", "ctl: quiet: nothing in its log\n")
+        assert ctl("-q log quiet").err == ""
+        assert json.loads(ctl("--json log quiet").out) == []
+    finally:
+        f.stop()
 
 
 @pytest.mark.parametrize("name, started, failed, word", [
