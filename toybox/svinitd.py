@@ -965,6 +965,14 @@ class Daemon:
             self.logger.open_kmsg()
 
     def run(self):
+        try:
+            return self._run()
+        finally:
+            # Lines logged before the loop ever flushed them (svinit giving up at start-up:
+            # another svinit, say) still go out, before the error that ends it.
+            self.logger.drain()
+
+    def _run(self):
         self.since = time.time()
         self.setup()
         self.piddir = PidDir(self.cfg.pid_dir, self.log)
