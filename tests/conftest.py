@@ -1,11 +1,37 @@
-"""Shared test fixtures: a bin directory of applet links, and a testcmd-style runner."""
+"""Shared test fixtures: a bin directory of applet links, a testcmd-style runner, and a
+watchdog that fails a test that hangs."""
 import os
 import shlex
+import signal
 import subprocess
 
 import pytest
 
 from bindir import REPO, make_bindir  # noqa: F401  (tests import both from here)
+
+# No test comes near this (a QEMU boot group's tests take a minute or two each). One that
+# blocks for good (a read with no timeout) fails with its traceback, and the run goes on,
+# instead of using up CI's 90 minutes in silence.
+TEST_TIMEOUT = int(os.environ.get("TOYBOX_TEST_TIMEOUT", "900"))
+
+
+class Hung(Exception):
+    pass
+
+
+def _hung(sig, frame):
+    raise Hung("the test ran for more than %d s (TOYBOX_TEST_TIMEOUT)" % TEST_TIMEOUT)
+
+
+@pytest.fixture(autouse=True)
+def _watchdog():
+    old = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(TEST_TIMEOUT)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 class Result:

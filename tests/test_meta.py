@@ -2,6 +2,8 @@
 import ast
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -72,3 +74,30 @@ def test_version_matches_pyproject(testcmd):
     assert 'version = {attr = "toybox.__version__"}' in text
     r = testcmd("toybox --version")
     assert (r.code, r.out) == (0, "toybox %s\n" % __version__)
+
+
+def test_a_hung_test_fails_with_its_traceback_and_the_run_goes_on(tmp_path):
+    """The suite's watchdog (conftest.py): a test blocked for good fails once
+    TOYBOX_TEST_TIMEOUT seconds have passed, the next test still runs."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    (tmp_path / "conftest.py").write_text(
+        "import importlib.util, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "spec = importlib.util.spec_from_file_location('suite_conftest', %r)\n"
+        "suite = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(suite)\n"
+        "_watchdog = suite._watchdog\n" % (tests, os.path.join(tests, "conftest.py")))
+    (tmp_path / "test_hang.py").write_text(
+        "import os\n"
+        "def test_blocks():\n"
+        "    r, w = os.pipe()\n"
+        "    os.read(r, 1)\n"
+        "def test_after():\n"
+        "    pass\n")
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120, cwd=str(tmp_path),
+                       env=dict(os.environ, TOYBOX_TEST_TIMEOUT="2"))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Hung: the test ran for more than 2 s (TOYBOX_TEST_TIMEOUT)" in p.stdout
+    assert "FAILED test_hang.py::test_blocks" in p.stdout
+    assert "1 failed, 1 passed" in p.stdout
