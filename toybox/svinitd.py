@@ -968,8 +968,9 @@ class Daemon:
         try:
             return self._run()
         finally:
-            # Lines logged before the loop ever flushed them (svinit giving up at start-up:
-            # another svinit, say) still go out, before the error that ends it.
+            # What is left in the log goes out on every way out: after the loop and its
+            # cleanup, and when svinit gives up at start-up (another svinit, say) before the
+            # loop ever flushed it, ahead of the error that ends it.
             self.logger.drain()
 
     def _run(self):
@@ -1065,7 +1066,6 @@ class Daemon:
                 for name in list(self.on_disk):
                     self.piddir.remove(name)
                 self.piddir.remove_self()
-        self.logger.drain()
 
 
 def _noop(sig, frame):
