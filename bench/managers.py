@@ -68,16 +68,24 @@ def run_scripts(directory, n):
     return directory
 
 
-def pid_dir(tmp):
-    """svinit's pid dir on a tmpfs, as /run/svinit is on a running system."""
+def pid_root(tmp):
+    """Where svinit's pid dir goes: a tmpfs, as /run/svinit is on a running system."""
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
-        import atexit
-        import shutil
-        import tempfile
-        path = tempfile.mkdtemp(prefix="svinit-bench-", dir="/dev/shm")
-        atexit.register(shutil.rmtree, path, True)
-        return path
-    return os.path.join(tmp, "svinit-pids")
+        return "/dev/shm"
+    return tmp
+
+
+def pid_dir(tmp):
+    """svinit's pid dir, in pid_root(tmp)."""
+    root = pid_root(tmp)
+    if root == tmp:
+        return os.path.join(tmp, "svinit-pids")
+    import atexit
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="svinit-bench-", dir=root)
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 class CtlManager:
@@ -100,13 +108,13 @@ class Svinit(CtlManager):
     depth = 1
     note = ""
 
-    def __init__(self, tmp, n):
+    def __init__(self, tmp, n, piddir=None, tag="svinit"):
         bindir = make_bindir(os.path.join(tmp, "bin"))
         self.svc = dinit_services(os.path.join(tmp, "dinit.d"), n)
-        self.piddir = pid_dir(tmp)
-        self.sock = os.path.join(tmp, "svinit.sock")
+        self.piddir = pid_dir(tmp) if piddir is None else piddir
+        self.sock = os.path.join(tmp, tag + ".sock")
         self.svinit = os.path.join(bindir, "svinit")
-        self.log = os.path.join(tmp, "svinit.log")
+        self.log = os.path.join(tmp, tag + ".log")
         self.ctl = [os.path.join(bindir, "ctl"), "-s", self.sock]
 
     def launch(self):
@@ -120,12 +128,8 @@ class SvinitDiskPids(Svinit):
     name = "svinit, pid dir on disk"
 
     def __init__(self, tmp, n):
-        Svinit.__init__(self, tmp, n)
-        usual = fs_type(self.piddir)
-        self.piddir = os.path.join(disk_dir(tmp, usual), "svinit-disk-pids-%d" % n)
-        self.sock = os.path.join(tmp, "svinit-disk.sock")
-        self.log = os.path.join(tmp, "svinit-disk.log")
-        self.ctl = self.ctl[:-1] + [self.sock]
+        piddir = os.path.join(disk_dir(tmp, fs_type(pid_root(tmp))), "svinit-disk-pids-%d" % n)
+        Svinit.__init__(self, tmp, n, piddir, "svinit-disk")
         self.row_note = "the pid dir on %s (no fsync), beside svinit's usual run, same round" \
             % fs_type(self.piddir)
 
