@@ -147,7 +147,7 @@ class PidDir:
         me = found.me
         if me is not None and me.get("boot_id") != boot_id:
             earlier = True
-        if me is not None and me.get("boot_id") == boot_id:
+        elif me is not None:
             try:
                 pid, start = int(me["pid"]), int(me["starttime"])
             except (KeyError, ValueError):
