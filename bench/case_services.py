@@ -25,7 +25,7 @@ import time
 
 from bench import procs
 from bench.common import error, row, spawn_wait, unavailable
-from bench.managers import ALL, BASE, VARIANTS, last_line
+from bench.managers import ALL, BASE, FLOORS, VARIANTS, last_line
 from bench.peers import Unavailable
 
 START_TIMEOUT = 120
@@ -177,7 +177,7 @@ def run(quick):
             d = os.path.join(tmp, "n%d" % n)
             os.makedirs(d)
             managers, broken = [], {}
-            for cls in ALL + VARIANTS:
+            for cls in ALL + VARIANTS + FLOORS:
                 try:
                     managers.append(cls(d, n))
                 except Unavailable as e:
@@ -259,6 +259,27 @@ def table(n, got, broken, extras, startups, variant_notes):
                             goal_text=text))
         if fig in ("start", "stop"):
             rows += variant_rows(fig, label, ours, got, broken, variant_notes)
+            rows += floor_rows(fig, label, ours, got, broken, variant_notes)
+    return rows
+
+
+def floor_rows(fig, label, ours, got, broken, notes):
+    """svinit beside the least a supervisor in Python does; the note says how that floor
+    compares with the peers that have a goal, as far as they were measured."""
+    rows = []
+    for cls in FLOORS:
+        if cls.name in broken:
+            rows.append(error(label, broken[cls.name], cls.name))
+            continue
+        if cls.name not in got:
+            continue
+        floor = got[cls.name][fig]
+        beside = ["%s %.2fx" % (peer, floor / got[peer][fig]) for peer in GOALS.get(fig, {})
+                  if fig in got.get(peer, {}) and got[peer][fig]]
+        note = notes.get(cls.name, "")
+        if beside:
+            note += "; the floor itself vs " + ", ".join(beside)
+        rows.append(row(label, ours[fig], cls.name, floor, None, note=note))
     return rows
 
 

@@ -12,6 +12,7 @@ to stop everything and exit (then the case waits for the tree to be gone).
 import os
 import signal
 import subprocess
+import sys
 
 from bench.common import REPO, make_bindir
 from bench.peers import Unavailable, ensure_dinit, ensure_program
@@ -272,5 +273,27 @@ class Supervisord:
         proc.send_signal(signal.SIGTERM)
 
 
+class PythonFloor:
+    """bench/floor_supervisor.py: a posix_spawn loop, then on SIGTERM a kill and reap
+    loop. What any supervisor in Python pays at the least (its interpreter's start and
+    the kernel's work): measured beside svinit, not as a peer."""
+    name = "Python floor"
+    depth = 1
+    row_note = ("the least a supervisor in Python does: spawn N in a loop; on SIGTERM (sent "
+                "directly, no client), signal and reap them (bench/floor_supervisor.py)")
+
+    def __init__(self, tmp, n):
+        self.argv = [sys.executable, "-S", os.path.join(REPO, "bench", "floor_supervisor.py"),
+                     str(n), str(BASE), sleep_argv(0)[0]]
+        self.log = os.path.join(tmp, "floor.log")
+
+    def launch(self):
+        return popen(self.argv, self.log)
+
+    def stop(self, proc):
+        proc.send_signal(signal.SIGTERM)
+
+
 ALL = [Svinit, Dinit, Runit, S6, Supervisord]
 VARIANTS = [SvinitDiskPids]     # svinit itself, set up otherwise: beside it, not peers
+FLOORS = [PythonFloor]          # what svinit's figures stand on: beside it, not peers

@@ -81,7 +81,29 @@ def test_service_peers_each_have_rows(quick_run):
     with open(out / "results.json") as f:
         rows = json.load(f)["rows"]
     peers = {r["peer_name"] for r in rows if r["case"] == "start 50 services"}
-    assert peers == {"Dinit", "runit", "s6", "supervisord"}
+    assert peers == {"Dinit", "runit", "s6", "supervisord", "Python floor"}
+
+
+def test_svinit_is_set_beside_the_least_a_python_supervisor_does(quick_run):
+    """Not a peer: the start and stop figures of bench/floor_supervisor.py (a spawn loop,
+    then a kill and reap loop), svinit's in the same row, and the floor beside the peers
+    that carry a goal in the note."""
+    _, out = quick_run
+    with open(out / "results.json") as f:
+        rows = json.load(f)["rows"]
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    for fig in ("start", "stop"):
+        r = by[("%s 50 services" % fig, "Python floor")]
+        assert r["ours"] > 0 and r["peer"] > 0, r
+        assert abs(r["ratio"] - r["ours"] / r["peer"]) < 1e-9, r
+        assert r["goal"] is None and r["met"] is None, r
+        assert "floor_supervisor.py" in r["note"], r
+        dinit = by[("%s 50 services" % fig, "Dinit")]
+        assert r["ours"] == dinit["ours"], (r, dinit)     # svinit's own figure, the same
+        if dinit["peer"] is not None:
+            assert "the floor itself vs Dinit %.2fx" % (r["peer"] / dinit["peer"]) in r["note"], r
+        else:
+            assert "vs Dinit" not in r["note"], r
 
 
 def test_svinit_with_its_pid_dir_on_disk_is_beside_its_usual_self(quick_run):
