@@ -221,7 +221,7 @@ def table(n, got, broken, extras, startups, variant_notes):
         unit = "MB" if fig == "pss" else "s"
         if "svinit" in broken:
             for cls in ALL[1:]:
-                r = error(label, "svinit: " + broken["svinit"], cls.name)
+                r = error(label, "svinit: " + broken["svinit"].partition(": ")[2], cls.name)
                 if fig in got.get(cls.name, {}):
                     r.update(peer=got[cls.name][fig], unit=unit)   # the peer's figure still stands
                 rows.append(r)
@@ -234,9 +234,7 @@ def table(n, got, broken, extras, startups, variant_notes):
             if fig == "restart" and peer == "supervisord":
                 continue
             if peer in broken:
-                why = broken[peer]
-                rows.append(unavailable(label, peer, why[len("unavailable: "):])
-                            if why.startswith("unavailable") else error(label, why, peer))
+                rows.append(broken_row(label, broken[peer], peer))
                 continue
             goal, text = GOALS.get(fig, {}).get(peer, (None, None))
             note = notes.get(peer, "") if fig == "start" else ""
@@ -269,7 +267,7 @@ def floor_rows(fig, label, ours, got, broken, notes):
     rows = []
     for cls in FLOORS:
         if cls.name in broken:
-            rows.append(error(label, broken[cls.name], cls.name))
+            rows.append(broken_row(label, broken[cls.name], cls.name))
             continue
         if cls.name not in got:
             continue
@@ -283,15 +281,22 @@ def floor_rows(fig, label, ours, got, broken, notes):
     return rows
 
 
+def broken_row(case, why, peer_name):
+    """The row of a manager that could not be measured: why is "unavailable: ..." or
+    "error: ...", as run() records it."""
+    kind, _, text = why.partition(": ")
+    if kind == "unavailable":
+        return unavailable(case, peer_name, text)
+    return error(case, text, peer_name)
+
+
 def variant_rows(fig, label, ours, got, broken, notes):
     """svinit set up otherwise, beside svinit as usual (this project's column: the variant)."""
     rows = []
     for cls in VARIANTS:
         case = "%s: %s" % (label, cls.name)
         if cls.name in broken:
-            why = broken[cls.name]
-            rows.append(unavailable(case, "svinit", why[len("unavailable: "):])
-                        if why.startswith("unavailable") else error(case, why, "svinit"))
+            rows.append(broken_row(case, broken[cls.name], "svinit"))
         elif cls.name in got:
             rows.append(row(case, got[cls.name][fig], "svinit, pid dir on tmpfs", ours[fig], None,
                             note=notes.get(cls.name, "")))

@@ -177,3 +177,32 @@ def test_the_disk_pid_dir_is_on_a_disk_or_said_missing(tmp_path):
             os.rmdir(path)      # not left for the exit handler: a killed run would leave it
         else:
             assert path == tmp
+
+
+def test_a_manager_that_could_not_be_measured_says_why_once():
+    """The table of the services case, from figures given to it: a peer that failed says
+    `error: <what>` (not `error: error: ...`), one that is missing `unavailable: <why>`,
+    and the floor's note names only the peers that were measured."""
+    sys.path.insert(0, REPO)
+    from bench import case_services
+    fig = {"start": 0.2, "pss": 8.0, "rss": 11.0, "stop": 0.03}
+    got = {name: dict(fig) for name in ("svinit", "runit", "s6", "supervisord", "Python floor")}
+    got["supervisord"]["start"] = 1.6
+    got["Python floor"]["start"] = 0.16
+    broken = {"Dinit": "error: dinit exited with status 1 while starting",
+              "svinit, pid dir on disk": "unavailable: no disk here"}
+    rows = case_services.table(200, got, broken, False, {}, {"Python floor": "the floor"})
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    dinit = by[("start 200 services", "Dinit")]
+    assert dinit["note"] == "error: dinit exited with status 1 while starting", dinit
+    assert dinit["met"] is False and dinit["ours"] is None, dinit
+    disk = by[("start 200 services: svinit, pid dir on disk", "svinit")]
+    assert disk["note"] == "unavailable: no disk here", disk
+    floor = by[("start 200 services", "Python floor")]
+    assert floor["note"] == "the floor; the floor itself vs supervisord 0.10x", floor
+    assert abs(floor["ratio"] - 0.2 / 0.16) < 1e-9, floor
+    assert by[("stop 200 services", "Python floor")]["note"] == "the floor", rows
+    # svinit itself failing: each peer's row says so once, with the peer's figure kept.
+    rows = case_services.table(200, got, {"svinit": "error: no control socket"}, False, {}, {})
+    r = [r for r in rows if r["case"] == "start 200 services" and r["peer_name"] == "runit"][0]
+    assert r["note"] == "error: svinit: no control socket" and r["peer"] == 0.2, r
