@@ -120,10 +120,15 @@ def collect_timeline(vm, out, deps):
         marks.append(("svinit", since - (wall - boottime)))
     if ready:
         marks.append(("BENCH-READY", float(ready.group(1))))
+    phases = []
+    if len(marks) == 3:
+        (_, t_init), (_, t_svinit), (_, t_ready) = marks
+        phases = [("kernel", 0.0, t_init), ("Python, oneit, svinit's imports", t_init, t_svinit),
+                  ("svinit: set-up, files, services", t_svinit, t_ready)]
     not_started = sorted(s["name"] for s in listing if s["state"] != "started")
     with open(out, "w") as f:
         f.write(timeline.svg(bars, marks, "Demo image boot (QEMU TCG): service start to started, "
-                             "guest uptime", not_started))
+                             "guest uptime", not_started, phases))
 
 
 def gzip_size(path):

@@ -58,47 +58,97 @@ def esc(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def svg(bars_, marks, title, not_started=()):
-    """marks: [(label, uptime)] drawn as vertical lines (kernel runs /init, svinit, ready)."""
-    end = max([b[2] for b in bars_] + [m[1] for m in marks] + [1.0]) * 1.05
-    scale = (WIDTH - LEFT - 20) / end
-    top = 36 + 14 * len(marks)
-    height = top + ROW * len(bars_) + 60 + (16 if not_started else 0)
-    x = lambda t: LEFT + t * scale  # noqa: E731
+def legend(items, x, y):
+    """SVG for [(fill, text)] side by side on one line whose baseline is y."""
+    out = []
+    for fill, text in items:
+        out.append('<rect x="%d" y="%d" width="12" height="10" fill="%s"/><text x="%d" y="%d">%s</text>'
+                   % (x, y - 9, fill, x + 16, y, esc(text)))
+        x += 16 + int(6.2 * len(text)) + 18
+    return out
+
+
+def ticks(lo, hi, most=10):
+    """Round tick positions covering [lo, hi], at most `most` + 1 of them."""
+    for step in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0):
+        if (hi - lo) / step <= most:
+            break
+    first = int(lo / step + 1e-9) * step
+    out = []
+    t = first
+    while t <= hi + 1e-9:
+        if t >= lo - 1e-9:
+            out.append(round(t, 6))
+        t += step
+    return out
+
+
+PHASE_COLOURS = ("#cbd5e0", "#f6ad55", "#2b6cb0", "#68d391")
+
+
+def svg(bars_, marks, title, not_started=(), phases=()):
+    """marks: [(label, uptime)] drawn as vertical lines (kernel runs /init, svinit, ready).
+    phases: [(label, start, end)] in uptime seconds, drawn as one strip over the whole boot
+    from 0 (the kernel, Python and the two inits, the services); the chart below it shows
+    only the window from the earliest mark or bar to the last one, so that bars of a few
+    milliseconds stay visible after seconds of kernel start."""
+    times = [b[1] for b in bars_] + [b[2] for b in bars_] + [m[1] for m in marks]
+    lo, hi = (min(times), max(times)) if times else (0.0, 1.0)
+    pad = max(hi - lo, 0.05) * 0.04
+    lo, hi = max(0.0, lo - pad), hi + pad
+    span = WIDTH - LEFT - 20
+    x = lambda t: LEFT + (t - lo) * span / (hi - lo)  # noqa: E731
+    strip = 62 if phases else 0
+    top = 36 + strip + 14 * len(marks)
+    bottom = top + ROW * len(bars_)
+    height = bottom + 76 + (16 if not_started else 0)
     out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
            'font-size="11">' % (WIDTH, height),
            '<defs><pattern id="h" width="4" height="4" patternUnits="userSpaceOnUse" '
            'patternTransform="rotate(45)"><rect width="2" height="4" fill="#6a9fd4"/></pattern></defs>',
            '<rect width="100%" height="100%" fill="white"/>',
            '<text x="10" y="18" font-size="13" font-weight="bold">%s</text>' % esc(title)]
-    step = 0.5 if end < 8 else 1.0 if end < 20 else 5.0
-    t = 0.0
-    while t <= end:
-        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>'
-                   % (x(t), top - 4, x(t), top + ROW * len(bars_)))
-        out.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#666">%gs</text>'
-                   % (x(t), top + ROW * len(bars_) + 14, t))
-        t += step
+    if phases:
+        end = max([p[2] for p in phases] + [hi])
+        whole = lambda t: LEFT + t * span / end  # noqa: E731
+        y = 30
+        out.append('<text x="%d" y="%d" text-anchor="end">whole boot</text>' % (LEFT - 6, y + 11))
+        for i, (label, a, b) in enumerate(phases):
+            w = max(1.0, whole(b) - whole(a))
+            out.append('<rect x="%.1f" y="%d" width="%.1f" height="14" fill="%s"><title>%s: %.3f s to '
+                       '%.3f s</title></rect>' % (whole(a), y, w, PHASE_COLOURS[i % len(PHASE_COLOURS)],
+                                                  esc(label), a, b))
+        # Which part of the whole the chart below shows.
+        out.append('<path d="M%.1f %d L%.1f %d L%.1f %d L%.1f %d" fill="none" stroke="#718096"/>'
+                   % (whole(lo), y + 16, whole(lo), y + 20, whole(hi), y + 20, whole(hi), y + 16))
+        out.append('<text x="%d" y="%d" fill="#666">0 s</text>' % (LEFT, y + 30))
+        out.append('<text x="%.1f" y="%d" text-anchor="end" fill="#666">%.2f s; the chart below: '
+                   '%.2f-%.2f s</text>' % (LEFT + span, y + 30, end, lo, hi))
+        out += legend([(PHASE_COLOURS[i % len(PHASE_COLOURS)], "%s %.2f s" % (label, b - a))
+                       for i, (label, a, b) in enumerate(phases)], LEFT, y + 46)
+    for t in ticks(lo, hi):
+        out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (x(t), top - 4, x(t), bottom))
+        out.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#666">%gs</text>' % (x(t), bottom + 14, t))
     for i, (name, start, ready, inferred) in enumerate(bars_):
         y = top + i * ROW
         out.append('<text x="%d" y="%d" text-anchor="end">%s</text>' % (LEFT - 6, y + 12, esc(name)))
-        w = max(2.0, (ready - start) * scale)
+        w = max(2.0, x(ready) - x(start))
         out.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %.3f s to %.3f s'
                    '</title></rect>' % (x(start), y + 2, w, ROW - 5, "url(#h)" if inferred else "#2b6cb0",
                                         esc(name), start, ready))
     for j, (label, t) in enumerate(marks):
-        y = 36 + 14 * j
+        y = 36 + strip + 14 * j
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#c53030" stroke-dasharray="3,2"/>'
-                   % (x(t), y - 10, x(t), top + ROW * len(bars_)))
-        out.append('<text x="%.1f" y="%d" fill="#c53030">%s %.2f s</text>' % (x(t) + 3, y, esc(label), t))
-    y = top + ROW * len(bars_) + 32
-    out.append('<rect x="%d" y="%d" width="12" height="10" fill="#2b6cb0"/><text x="%d" y="%d">its own '
-               'start (dependencies up) to started</text>' % (LEFT, y - 9, LEFT + 16, y))
-    out.append('<rect x="%d" y="%d" width="12" height="10" fill="url(#h)"/><text x="%d" y="%d">no start '
-               'time (re-adopted): from its last dependency ready to started</text>'
-               % (LEFT + 230, y - 9, LEFT + 246, y))
+                   % (x(t), y - 10, x(t), bottom))
+        anchor = "end" if x(t) > LEFT + span * 0.7 else "start"
+        out.append('<text x="%.1f" y="%d" fill="#c53030" text-anchor="%s">%s %.2f s</text>'
+                   % (x(t) + (-3 if anchor == "end" else 3), y, anchor, esc(label), t))
+    y = bottom + 32
+    out += legend([("#2b6cb0", "its own start (dependencies up) to started")], LEFT, y)
+    out += legend([("url(#h)", "no start time (re-adopted): from its last dependency ready to started")],
+                  LEFT, y + 16)
     if not_started:
         out.append('<text x="%d" y="%d" fill="#666">not started when read, after the marker: %s</text>'
-                   % (LEFT, y + 16, esc(", ".join(not_started))))
+                   % (LEFT, y + 32, esc(", ".join(not_started))))
     out.append("</svg>")
     return "\n".join(out) + "\n"
