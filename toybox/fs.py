@@ -51,9 +51,9 @@ def unlink_quiet(path):
         return False
 
 
-def read_text(path, limit=65536):
-    """The file as text, up to limit bytes, or None if it can't be read. Read to the end:
-    a /proc file gives a page per read (a children file of 1000 PIDs is longer)."""
+def read_bytes(path, limit=65536):
+    """The file's bytes, up to limit, or None if it can't be read. Read to the end: a /proc
+    file gives a page per read (a children file of 1000 PIDs is longer)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -67,8 +67,14 @@ def read_text(path, limit=65536):
                 break
             chunks.append(data)
             left -= len(data)
-        return b"".join(chunks).decode("utf-8", "replace")
+        return b"".join(chunks)
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def read_text(path, limit=65536):
+    """read_bytes() decoded (undecodable bytes replaced), or None."""
+    data = read_bytes(path, limit)
+    return None if data is None else data.decode("utf-8", "replace")

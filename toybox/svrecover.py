@@ -3,7 +3,7 @@ imported only then, so that a boot does not pay for loading it. Each takes the D
 from toybox import sysos as os     # posix, and os's helpers without its import
 import time
 
-from toybox import oneitwire, proc
+from toybox import fs, oneitwire, proc
 from toybox.engine import STARTED, STARTING, STOPPING
 from toybox.svinitd import ENV_SERVICE, HOWS
 
@@ -30,7 +30,7 @@ def find_unrecorded(daemon, records):
         if pid == me or pid in known:
             continue
         st = proc.stat(pid)
-        env = _read_bytes("/proc/%d/environ" % pid)
+        env = fs.read_bytes("/proc/%d/environ" % pid)
         at = ((b"\0" + env) if env else b"").find(mark)
         if st is None or st.session != pid or at < 0 or st.state in ("Z", "X"):
             continue
@@ -129,11 +129,3 @@ def recover(daemon, found):
     if how in HOWS or how == "exit":
         daemon.log("the svinit before was shutting down (%s): going on with it" % how)
         daemon.request_shutdown(how)
-
-
-def _read_bytes(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read(65536)
-    except OSError:
-        return None
