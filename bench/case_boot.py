@@ -14,8 +14,9 @@ console (the table's figure), and the guest's uptime in the marker (in the note)
 Then each image boots once more with QEMU counting instructions (-icount shift=0: the
 guest's clock advances 1 ns per instruction, so kernel log timestamps count them): the
 guest instructions from the kernel's running /init to the marker in the kernel log,
-the userspace work of the two boots (with one vCPU, whose instructions are the only ones). That figure is the same on any host, however
-loaded, and so tells a change in our boot from noise.
+the userspace work of the two boots (with one vCPU, whose instructions are the only
+ones). That figure is the same on any host, however loaded, and so tells a change in
+our boot from noise.
 QEMU runs with build.sh's options (`./build.sh accel`: two vCPUs where the host has two
 CPUs). The demo and busybox also boot with one vCPU in the same rotation (a row of its
 own, no goal): with two, svinit's parallel start runs the services' programs beside
@@ -42,6 +43,10 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 FLOOR_CASE = "boot floor: a Python /init that only prints the marker"
 ONE_CPU_CASE = "boot to all-ready (QEMU), one vCPU"
+BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
+ONE_CPU = ["-smp", "1"]        # after build.sh's options: QEMU takes the last -smp
+ICOUNT = ["-icount", "shift=0,sleep=off"] + ONE_CPU
+CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
 def vcpus(words):
@@ -51,10 +56,6 @@ def vcpus(words):
         if a == "-smp":
             n = int(b.split(",")[0].split("=")[-1])
     return n
-BOOT_TIMEOUT = 150      # TCG on a loaded 2-core machine: a boot takes 4-20 s
-ONE_CPU = ["-smp", "1"]        # after build.sh's options: QEMU takes the last -smp
-ICOUNT = ["-icount", "shift=0,sleep=off"] + ONE_CPU
-CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
 def boot_once(qemu, image, append, keep=None, qemu_args=()):

@@ -212,7 +212,7 @@ LABELS = {"start": "start %d services", "pss": "supervision tree PSS, %d service
           "status": "status query (%d services)"}
 
 
-def table(n, got, broken, extras, startups, variant_notes):
+def table(n, got, broken, extras, startups, row_notes):
     rows = []
     notes = {cls.name: cls.note for cls in ALL}
     figures = ["start", "pss", "stop"] + (["status", "restart"] if extras else [])
@@ -256,8 +256,8 @@ def table(n, got, broken, extras, startups, variant_notes):
             rows.append(row(label, ours[fig], peer, got[peer][fig], goal, unit=unit, note=note,
                             goal_text=text))
         if fig in ("start", "stop"):
-            rows += variant_rows(fig, label, ours, got, broken, variant_notes)
-            rows += floor_rows(fig, label, ours, got, broken, variant_notes)
+            rows += variant_rows(fig, label, ours, got, broken, row_notes)
+            rows += floor_rows(fig, label, ours, got, broken, row_notes)
     return rows
 
 

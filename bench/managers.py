@@ -81,10 +81,16 @@ def pid_dir(tmp):
     root = pid_root(tmp)
     if root == tmp:
         return os.path.join(tmp, "svinit-pids")
+    return temp_dir("svinit-bench-", root)
+
+
+def temp_dir(prefix, root):
+    """A new directory in root, removed when the bench exits (root outlives the run's own
+    temporary directory: /dev/shm, the checkout's .cache/)."""
     import atexit
     import shutil
     import tempfile
-    path = tempfile.mkdtemp(prefix="svinit-bench-", dir=root)
+    path = tempfile.mkdtemp(prefix=prefix, dir=root)
     atexit.register(shutil.rmtree, path, True)
     return path
 
@@ -144,13 +150,8 @@ def disk_dir(tmp, usual):
     cache = os.path.join(REPO, ".cache")
     if fs_type(REPO) in memory:
         raise Unavailable("%s and %s are on %s, as the usual pid dir is" % (tmp, REPO, fs_type(tmp)))
-    import atexit
-    import shutil
-    import tempfile
     os.makedirs(cache, exist_ok=True)
-    path = tempfile.mkdtemp(prefix="bench-pids-", dir=cache)
-    atexit.register(shutil.rmtree, path, True)
-    return path
+    return temp_dir("bench-pids-", cache)
 
 
 def fs_type(path):
