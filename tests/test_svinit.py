@@ -480,6 +480,79 @@ def test_a_tty_entry_gets_its_terminal_as_controlling_tty(svinit, tmp_path):
         os.close(slave)
 
 
+def test_a_terminals_owner_is_signalled_once_svinits_lines_are_out(svinit, tmp_path):
+    """A process svinit gave a controlling terminal hangs the terminal up as it exits,
+    and the kernel drops what the terminal had not sent yet (a poweroff's first lines, on
+    a serial console under QEMU). So svinit signals such a process once its own lines are
+    out; when they can't go out, CONSOLE_DRAIN seconds later. Here svinit's stderr is a
+    pipe the test keeps full, and a start of another service gives it a line to write."""
+    import fcntl
+    import pty
+    from toybox.svinitd import CONSOLE_DRAIN
+    ptys = [pty.openpty() for _ in range(2)]
+    fifo = str(tmp_path / "err")
+    os.mkfifo(fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    w = None
+    try:
+        fcntl.fcntl(r, fcntl.F_SETPIPE_SZ, 4096)
+        inittab = tmp_path / "inittab"
+        inittab.write_text("".join("%s::respawn:/bin/sh -c 'echo $$ > %s/pid%d; exec sleep 1000'\n"
+                                   % (os.ttyname(slave)[len("/dev/"):], tmp_path, i)
+                                   for i, (_, slave) in enumerate(ptys)))
+        noise = "type = process\ncommand = /bin/sleep 1000\nrestart = no\n"
+        sv = svinit({"noise1": noise, "noise2": noise}, args=["--inittab", str(inittab), "inittab"],
+                    wrapper=["/bin/sh", "-c", 'exec "$@" 2<>%s' % fifo, "sh"])
+        pids = [int(sv.wait_for(lambda: (tmp_path / ("pid%d" % i)).exists()
+                                and (tmp_path / ("pid%d" % i)).read_text().strip(), what="tty entry %d" % i))
+                for i in range(2)]
+        names = {s["pid"]: s["name"] for s in sv.call("list")["services"]}
+
+        def drain():
+            while True:
+                try:
+                    if not os.read(r, 65536):
+                        return
+                except BlockingIOError:
+                    return
+
+        def fill():
+            drain()
+            while True:
+                try:
+                    os.write(w, b"x" * 4096)
+                except BlockingIOError:
+                    return
+
+        w = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        # Lines that can go out once read: the process is signalled when they have.
+        fill()
+        sv.call("start", name="noise1")         # "noise1: started": in svinit's buffer
+        asked = time.monotonic()
+        sv.call("stop", name=names[pids[0]], wait=False)
+        time.sleep(0.5)
+        assert pid_alive(pids[0]), "signalled while svinit's lines were still waiting"
+        while pid_alive(pids[0]) and time.monotonic() - asked < CONSOLE_DRAIN + 5:
+            drain()
+            time.sleep(0.01)
+        took = time.monotonic() - asked
+        assert not pid_alive(pids[0]) and took < CONSOLE_DRAIN, took
+        # Lines that never go out: signalled anyway, CONSOLE_DRAIN seconds on.
+        fill()
+        sv.call("start", name="noise2")
+        asked = time.monotonic()
+        sv.call("stop", name=names[pids[1]], wait=False)
+        time.sleep(CONSOLE_DRAIN / 2)
+        assert pid_alive(pids[1])
+        sv.wait_for(lambda: not pid_alive(pids[1]), timeout=CONSOLE_DRAIN + 10, what="the bound")
+        assert time.monotonic() - asked >= CONSOLE_DRAIN
+        drain()
+    finally:
+        for fd in [r, w] + [fd for pair in ptys for fd in pair]:
+            if fd is not None:
+                os.close(fd)
+
+
 def test_kill_all_on_stop_terms_then_kills_every_process_below_svinit(svinit):
     # a leaves an orphan behind in a session of its own (it comes back to svinit, the
     # subreaper); stubborn ignores SIGTERM. Stopping `final` must end them all, TERM first.

@@ -43,6 +43,8 @@ LOG_BUFFER_MAX = 1024 * 1024
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
 KILL_ALL_GRACE = 1.0    # seconds between kill-all-on-stop's TERM and KILL (Dinit's)
+CONSOLE_DRAIN = 2.0     # seconds a terminal's owner waits for svinit's lines at most (Daemon.kill)
+CONSOLE_DRAIN_CHECK = 0.01
 
 
 class Config:
@@ -182,6 +184,18 @@ class Logger:
                 self.sel.unregister(self.fd)
             self.watching = want
 
+    def pending(self):
+        """Whether lines that may go out now are still on their way: in the buffer, or in
+        the terminal's output queue, which a hangup of the terminal throws away."""
+        if self.fd is None:
+            return False
+        if self.held_at if self.held else self.buf:
+            return True
+        try:
+            return syscalls.output_queued(self.fd) > 0
+        except OSError:
+            return False        # not a terminal: what was written is out
+
     def drain(self, timeout=2.0):
         """At exit: write what is left, waiting at most `timeout` seconds."""
         self.hold(False)
@@ -200,6 +214,7 @@ class Daemon:
         self.timers = []
         self.timer_seq = 0
         self.watches = {}           # pid -> Watch
+        self.tty_leaders = set()    # launched with a controlling terminal, not reaped yet
         self.outputs = {}           # service name -> logs.Output
         self.sset = ServiceSet(self)
         self.server = None
@@ -315,6 +330,7 @@ class Daemon:
         if self.watches.get(pid) is not w:
             return
         del self.watches[pid]
+        self.tty_leaders.discard(pid)
         self._close_pidfd(w)
         if w.timer is not None:
             w.timer.cancel()
@@ -328,6 +344,7 @@ class Daemon:
             w.pidfd = None
 
     def unwatch(self, pid):
+        self.tty_leaders.discard(pid)
         w = self.watches.pop(pid, None)
         if w is not None:
             self._close_pidfd(w)
@@ -361,7 +378,29 @@ class Daemon:
     def kill(self, pid, sig, group, then_cont=False, leader=False):
         """Signal a process, or its process group; with then_cont, SIGCONT after sig (a
         stopped process that handles sig runs its handler). leader: pid leads a session
-        of its own (svinit's child: setsid), so its group is -pid, for good."""
+        of its own (svinit's child: setsid), so its group is -pid, for good.
+
+        A process svinit gave a controlling terminal (a console shell, an inittab tty
+        entry) hangs that terminal up when it exits, and the kernel then drops whatever
+        the terminal had not sent yet: the shutdown's first lines on a slow serial
+        console. So it is signalled once svinit's messages are out (Logger.pending), or
+        CONSOLE_DRAIN seconds later if they can't go out."""
+        args = (pid, sig, group, then_cont, leader)
+        if pid not in self.tty_leaders or not self.logger.pending():
+            self._kill(*args)
+            return
+        deadline = time.monotonic() + CONSOLE_DRAIN
+
+        def again():
+            if pid not in self.tty_leaders:
+                return      # reaped meanwhile: nothing to signal, and the PID may be reused
+            if self.logger.pending() and time.monotonic() < deadline:
+                self.timer(CONSOLE_DRAIN_CHECK, again)
+            else:
+                self._kill(*args)
+        self.timer(CONSOLE_DRAIN_CHECK, again)
+
+    def _kill(self, pid, sig, group, then_cont, leader):
         self.persist()
         target = pid
         try:
@@ -499,6 +538,8 @@ class Daemon:
                             run_as=run_as, tty=tty, ctty=ctty, askfirst=desc.askfirst)
             before = proc.boottime_ticks()
             pid, status_fd = spawn(launch)
+            if ctty:
+                self.tty_leaders.add(pid)
             if before is not None and before == proc.boottime_ticks():
                 self.last_launch = (pid, before)
         except BaseException:

@@ -10,6 +10,7 @@ Set TOYBOX_SYSCALL_LOG=FILE to have every guarded call appended to FILE as one
 line (`reboot poweroff`, `kill -1 15`, ...), so tests can watch what a PID 1 did.
 """
 import posix
+import sys
 
 from toybox import lib
 
@@ -32,6 +33,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 TIOCSCTTY = 0x540E
 TIOCNOTTY = 0x5422
+TIOCOUTQ = 0x5411
 
 _libc = None
 
@@ -207,6 +209,12 @@ def set_controlling_tty(fd):
     """Make the terminal on fd the controlling tty of this session leader (job control)."""
     import fcntl
     fcntl.ioctl(fd, TIOCSCTTY, 0)
+
+
+def output_queued(fd):
+    """Bytes written to the terminal on fd and not sent yet; OSError if fd is no terminal."""
+    import fcntl
+    return int.from_bytes(fcntl.ioctl(fd, TIOCOUTQ, bytes(4)), sys.byteorder, signed=True)
 
 
 def drop_controlling_tty():
