@@ -197,6 +197,22 @@ def test_demo_every_service_reaches_its_state(demo):
     assert "svinit: crasher: failed: exited 1; restarted 3 times" in demo.run("dmesg")
 
 
+def test_demo_pid_files_are_on_the_run_tmpfs_with_this_boots_id(demo):
+    # The early services run beside mount-run: what svinit wrote before the tmpfs hid
+    # the archive's /run is written again on it, with the boot id /proc gives.
+    wait_settled(demo, DEMO)
+    assert "tmpfs /run tmpfs" in demo.run("grep ' /run ' /proc/mounts")
+    boot_id = demo.run("cat /proc/sys/kernel/random/boot_id").strip()
+    ids = demo.run("cd /run/svinit && for f in svinit services/*; do echo \"$f $(grep '^boot_id ' $f)\"; done")
+    lines = ids.strip().splitlines()
+    names = [line.split()[0] for line in lines]
+    for name in ("svinit", "services/mount-sys", "services/mount-dev", "services/hostname",
+                 "services/loopback", "services/syslogd", "services/httpd"):
+        assert name in names, ids
+    for line in lines:
+        assert line.split()[1:] == ["boot_id", boot_id], ids
+
+
 def test_demo_has_the_vcpus_build_sh_gives_it(demo):
     words = qemu.accel()
     want = int(words[words.index("-smp") + 1])

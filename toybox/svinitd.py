@@ -931,6 +931,11 @@ class Daemon:
         from toybox.ctlserver import ServerError
         if self.piddir is not None:
             self.piddir.prepare()
+            if not self.boot_id:
+                # /proc is mounted by now, as a rule (a boot's mounts come first): the
+                # files written anew carry the boot id, and need not be written again
+                # at the end of the pass (learn_boot_id).
+                self.boot_id = proc.boot_id()
             self.rewrite_piddir()
         try:
             if self.server is None:
