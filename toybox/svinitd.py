@@ -913,6 +913,10 @@ class Daemon:
 
     def rewrite_piddir(self):
         """Write every state file again (a new file system over the pid dir, a boot id learnt)."""
+        if not self.boot_id:
+            # /proc may be mounted by now (a boot's mounts come first): the files written
+            # anew carry the boot id, and learn_boot_id need not write them all once more.
+            self.boot_id = proc.boot_id()
         self.write_self()
         self.on_disk.clear()
         for svc in self.sset.services.values():
@@ -931,11 +935,6 @@ class Daemon:
         from toybox.ctlserver import ServerError
         if self.piddir is not None:
             self.piddir.prepare()
-            if not self.boot_id:
-                # /proc is mounted by now, as a rule (a boot's mounts come first): the
-                # files written anew carry the boot id, and need not be written again
-                # at the end of the pass (learn_boot_id).
-                self.boot_id = proc.boot_id()
             self.rewrite_piddir()
         try:
             if self.server is None:
