@@ -187,6 +187,19 @@ def test_demo_first_prompt_shows_the_host_name(demo):
     assert "(none)" not in demo.transcript()
 
 
+def test_demo_boot_messages_come_before_the_shells_banner(demo):
+    """svinit's lines from before the console shell started are on the console above
+    the shell's banner; nothing of svinit's lands below the first prompt."""
+    text = demo.transcript()
+    banner = text.index(MOTD)
+    before = re.findall(r"svinit: ([\w-]+): started", text[:banner])
+    assert "mount-proc" in before and "hostname" in before, text[:banner]
+    # Each on a line of its own, the first too (after the firmware's "Booting from ROM..").
+    assert text[:banner].count("svinit:") == len(re.findall(r"(?m)^svinit:", text[:banner])), text[:banner]
+    first_command = text.index("@@", banner)
+    assert "svinit:" not in text[banner:first_command], text[banner:first_command]
+
+
 def test_demo_every_service_reaches_its_state(demo):
     now = wait_settled(demo, DEMO)
     for name in ("syslogd", "httpd", "shell"):
@@ -321,6 +334,8 @@ def test_demo_poweroff_stops_services_in_reverse_order(demo):
     # tests above: it re-adopted the shell) comes first, said to be so.
     held = out.find("svinit: held while shell had the console:\nsvinit: restarted: ")
     assert -1 < held < out.find("svinit: shutdown (poweroff): stopping all services"), out
+    # On a line of its own, not after the prompt the shell printed once `poweroff` returned.
+    assert out[held - 1] == "\n", out
 
 
 # -- other boots ---------------------------------------------------------------------

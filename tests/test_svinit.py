@@ -653,15 +653,19 @@ def test_messages_held_while_a_service_has_the_console_say_so_when_released():
     from toybox import lib
     from toybox.svinitd import Logger
     r, w = os.pipe()
+    os.set_blocking(r, False)
     try:
         logger = Logger(_NoSelector())
         logger.fd = w
         logger.log("before")
         logger.hold(True, "shell")
+        # What came before the hold is out at once: ahead of the holder's own output.
+        assert os.read(r, 4096) == ("%s: before\n" % lib.NAME).encode()
         logger.log("while one")
         logger.log("while two")
-        logger.flush()                  # the loop does, before it waits
-        assert os.read(r, 4096) == ("%s: before\n" % lib.NAME).encode()
+        logger.flush()                  # the loop does, before it waits: nothing may go
+        with pytest.raises(BlockingIOError):
+            os.read(r, 4096)
         logger.hold(False)
         logger.hold(True, "shell")      # a hold with nothing held says nothing
         logger.hold(False)
@@ -669,7 +673,7 @@ def test_messages_held_while_a_service_has_the_console_say_so_when_released():
         logger.flush()
         n = lib.NAME
         assert os.read(r, 4096).decode() == (
-            "%s: held while shell had the console:\n%s: while one\n%s: while two\n%s: after\n"
+            "\n%s: held while shell had the console:\n%s: while one\n%s: while two\n%s: after\n"
             % (n, n, n, n))
     finally:
         os.close(r)

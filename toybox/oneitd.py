@@ -208,6 +208,13 @@ class Oneit:
         for target in (0, 1, 2):
             posix.dup2(fd, target)
         posix.close(fd)
+        if posix.isatty(1):
+            # The firmware's or a quiet kernel's last words may end mid-line ("Booting
+            # from ROM.." under QEMU): the system's own lines start on a line of their own.
+            try:
+                posix.write(1, b"\n")
+            except OSError:
+                pass
 
     def child_env(self):
         env = {k: v for k, v in lib.environ().items() if not k.startswith("ONEIT_")}

@@ -145,18 +145,21 @@ class Logger:
 
     def hold(self, held, holder=None):
         """While held (a service has the console), lines wait in the buffer. Released, the
-        lines that waited follow a line saying so: they are not news of the moment."""
+        lines that waited follow a line saying so: they are not news of the moment (and an
+        empty line: the holder, a shell, may have left a prompt on the console's last line).
+        When a hold begins, the lines from before it go out at once, ahead of whatever the
+        holder writes once launched (a shell's banner and prompt), not after it at the end
+        of the loop's pass."""
         if held and not self.held:
             self.held_at, self.holder = len(self.buf), holder
         elif not held and self.held:
             at = self.held_at
             if at is not None and len(self.buf) > at:
-                self.buf[at:at] = ("%s: held while %s had the console:\n"
+                self.buf[at:at] = ("\n%s: held while %s had the console:\n"
                                    % (lib.NAME, self.holder or "a service")).encode("utf-8", "replace")
             self.held_at = self.holder = None
         self.held = held
-        if not held:
-            self.flush()
+        self.flush()
 
     def flush(self, mask=0):
         """Write what may go: all of it, or while held what came before the hold."""
