@@ -201,6 +201,31 @@ class Qemu:
         return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1bc", "", self.log).replace("\r", "")
 
 
+class BuildShRun(Qemu):
+    """`./build.sh run WORD...`, the README's main command, driven like any Qemu: it builds
+    build/initramfs.cpio, then execs QEMU with its own options, the same PID. kill() also
+    kills what build.sh may still be running before that exec (the image's build), by PID."""
+
+    def __init__(self, words=(), timeout=60):
+        super().__init__(os.path.join(REPO, "build", "initramfs.cpio"), " ".join(words),
+                         timeout=timeout)
+        self.words = list(words)
+
+    def argv(self):
+        return [os.path.join(REPO, "build.sh"), "run"] + self.words
+
+    def kill(self):
+        if self.child is not None and self.child.isalive():
+            sys.path.insert(0, REPO)
+            from toybox import proc
+            for pid in reversed(proc.descendants(self.child.pid)):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        super().kill()
+
+
 def build_image(out, overlays=(), epoch=None, extra=()):
     """Build an image with initramfs/mkimage.py into `out`; returns out.
 

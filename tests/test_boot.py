@@ -1,7 +1,8 @@
 """Boot tests: the demo image under QEMU, driven over its serial console.
 
-One boot per scenario group (a software-emulated boot takes seconds): the demo
-(services, ctl, httpd, svinit killed and frozen, poweroff); `single` then reboot;
+One boot per scenario group (a software-emulated boot takes seconds): the demo, booted
+by `./build.sh run` as a user does (services, ctl, httpd, svinit killed and frozen,
+poweroff); `single` then reboot;
 a broken service file then halt; a failing boot and the recovery shell; services
 chosen on the kernel command line; toybox's own oneit as PID 1. Every VM is
 killed by PID when its test or group ends; a failing test prints the console.
@@ -14,7 +15,7 @@ import time
 import pytest
 
 import qemu
-from qemu import Qemu, build_image
+from qemu import BuildShRun, Qemu, build_image
 
 why_not = qemu.available()
 pytestmark = pytest.mark.skipif(why_not is not None, reason=str(why_not))
@@ -170,15 +171,28 @@ def test_python_runs_as_pid1_and_powers_off(images, boot, tmp_path):
 
 # -- the demo: one boot ------------------------------------------------------------
 
+# A word for the kernel command line of the demo's boot (which the kernel passes on to init
+# as an environment variable): `./build.sh run` adds its words to the command line.
+RUN_WORD = "TOYBOX_TEST_RUN=1"
+
+
 @pytest.fixture(scope="module")
-def demo(images):
-    vm = Qemu(images("demo"), timeout=BOOT_TIMEOUT).start()
+def demo():
+    """The demo as a user boots it: `./build.sh run` (the README's main command), which
+    builds the image and boots it with its own QEMU options and kernel command line."""
+    vm = BuildShRun([RUN_WORD], timeout=BOOT_TIMEOUT).start()
     try:
         at_shell(vm)
         yield vm
     finally:
         vm.kill()
         print("---- console of the demo ----\n" + vm.transcript())
+
+
+def test_demo_boots_with_the_kernel_command_line_the_tests_use(demo):
+    """build.sh's command line is the one the other boots here (and bench/) use, with the
+    words given to `./build.sh run` after it."""
+    assert demo.run("cat /proc/cmdline").strip() == qemu.BASE_APPEND + " " + RUN_WORD
 
 
 def test_demo_first_prompt_shows_the_host_name(demo):
