@@ -1,7 +1,8 @@
 """The benchmarks keep working: `bench/run.py --quick` on the cases that need no VM
-(the boot case takes minutes of QEMU; `./build.sh bench` runs it) produces a
-well-formed table, and leaves no process behind. No timing is asserted here:
-speed is what the table reports, not what a test may fail on.
+produces a well-formed table, and leaves no process behind; `./build.sh bench --quick
+boot` (one round of each QEMU boot, about 40 s) gives the boot case's rows and its
+picture. No timing is asserted here: speed is what the table reports, not what a test
+may fail on.
 """
 import json
 import os
@@ -206,3 +207,66 @@ def test_a_manager_that_could_not_be_measured_says_why_once():
     rows = case_services.table(200, got, {"svinit": "error: no control socket"}, False, {}, {})
     r = [r for r in rows if r["case"] == "start 200 services" and r["peer_name"] == "runit"][0]
     assert r["note"] == "error: svinit: no control socket" and r["peer"] == 0.2, r
+
+
+def bench_qemus():
+    """PIDs of the QEMUs the boot case starts: their kernel command line or image is the
+    bench's (the demo's marker service, the busybox and floor images)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                words = f.read().split(b"\0")
+        except OSError:
+            continue
+        if words and b"qemu-system" in words[0] and any(
+                b"SVINIT_SERVICES=bench-ready" in w or w.endswith((b"/busybox.cpio", b"/floor.cpio"))
+                for w in words):
+            found.add(int(entry))
+    return found
+
+
+@pytest.fixture(scope="module")
+def quick_boot(tmp_path_factory):
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    import qemu
+    why = qemu.available()
+    if why:
+        pytest.skip(why)
+    out = tmp_path_factory.mktemp("bench-boot")
+    before = bench_qemus()
+    p = subprocess.run([os.path.join(REPO, "build.sh"), "bench", "--quick", "--out", str(out), "boot"],
+                       capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    return p, out, before
+
+
+def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
+    """Through `./build.sh bench`: every boot row measured (no error row), the ratio
+    against busybox with its goal, the floor, the instruction count, the sizes, and an
+    SVG timeline that parses and names the demo's services."""
+    p, out, _ = quick_boot
+    assert p.returncode == 0, p.stderr[-2000:]
+    with open(out / "results.json") as f:
+        rows = json.load(f)["rows"]
+    errors = [r for r in rows if (r["note"] or "").startswith(("error", "unavailable"))]
+    assert not errors, errors
+    by = {r["case"]: r for r in rows}
+    main = by["boot to all-ready (QEMU)"]
+    assert main["peer_name"] == "busybox init" and main["goal"] and main["met"] in (True, False), main
+    assert main["ratio"] == pytest.approx(main["ours"] / main["peer"]), main
+    for case in ("boot floor: a Python /init that only prints the marker",
+                 "boot: guest instructions, /init to all-ready",
+                 "initramfs size (plain cpio, as booted)", "initramfs size (gzip -9)"):
+        assert by[case]["ours"] > 0 and by[case]["peer"] > 0, by[case]
+    import xml.etree.ElementTree as ET
+    svg = ET.parse(str(out / "boot-timeline.svg")).getroot()
+    texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    for name in ("mount-proc", "syslogd", "httpd", "boot", "bench-ready"):
+        assert name in texts, texts
+
+
+def test_quick_boot_case_leaves_no_qemu_behind(quick_boot):
+    _, _, before = quick_boot
+    assert bench_qemus() - before == set()
