@@ -216,13 +216,37 @@ class BuildShRun(Qemu):
 
     def kill(self):
         if self.child is not None and self.child.isalive():
-            sys.path.insert(0, REPO)
-            from toybox import proc
-            for pid in reversed(proc.descendants(self.child.pid)):
+            if REPO not in sys.path:
+                sys.path.insert(0, REPO)
+            from toybox import proc, syscalls
+            below = proc.descendants(self.child.pid)
+            if below:
+                # build.sh has not exec'd QEMU yet (it is building the image): its processes
+                # are killed by PID and reaped here, as their subreaper for the moment, not
+                # left as zombies to a PID 1 that may not reap them.
+                syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+                    for pid in [self.child.pid] + below:
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
+                    super().kill()
+                    deadline = time.monotonic() + 10
+                    left = set(below)
+                    while left and time.monotonic() < deadline:
+                        for pid in list(left):
+                            try:
+                                if os.waitpid(pid, os.WNOHANG)[0]:
+                                    left.discard(pid)
+                            except ChildProcessError:
+                                # Not ours (yet: its parent is still dying), or reaped by it.
+                                if not os.path.exists("/proc/%d" % pid):
+                                    left.discard(pid)
+                        if left:
+                            time.sleep(0.01)
+                finally:
+                    syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 0)
         super().kill()
 
 
