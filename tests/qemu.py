@@ -216,38 +216,55 @@ class BuildShRun(Qemu):
 
     def kill(self):
         if self.child is not None and self.child.isalive():
-            if REPO not in sys.path:
-                sys.path.insert(0, REPO)
-            from toybox import proc, syscalls
-            below = proc.descendants(self.child.pid)
-            if below:
-                # build.sh has not exec'd QEMU yet (it is building the image): its processes
-                # are killed by PID and reaped here, as their subreaper for the moment, not
-                # left as zombies to a PID 1 that may not reap them.
-                syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
-                try:
-                    for pid in [self.child.pid] + below:
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except OSError:
-                            pass
-                    super().kill()
-                    deadline = time.monotonic() + 10
-                    left = set(below)
-                    while left and time.monotonic() < deadline:
-                        for pid in list(left):
-                            try:
-                                if os.waitpid(pid, os.WNOHANG)[0]:
-                                    left.discard(pid)
-                            except ChildProcessError:
-                                # Not ours (yet: its parent is still dying), or reaped by it.
-                                if not os.path.exists("/proc/%d" % pid):
-                                    left.discard(pid)
-                        if left:
-                            time.sleep(0.01)
-                finally:
-                    syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 0)
+            kill_tree(self.child.pid)    # the image's build, if build.sh is still at it
         super().kill()
+
+
+def kill_tree(pid, timeout=10.0):
+    """SIGKILL pid and every process below it, by PID, and reap those below: this process
+    is their subreaper meanwhile, so the ones orphaned on the way come here rather than
+    to a PID 1 that may not reap them. pid itself is left for its owner (a Popen or
+    pexpect object) to wait for."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    from toybox import proc, syscalls
+    syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+    try:
+        below = proc.descendants(pid)
+        for p in [pid] + below:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        left = set(below)
+        while left and time.monotonic() < deadline:
+            for p in list(left):
+                try:
+                    if os.waitpid(p, os.WNOHANG)[0]:
+                        left.discard(p)
+                except ChildProcessError:
+                    # Not ours (yet: its parent is still dying), or reaped by its parent.
+                    if not os.path.exists("/proc/%d" % p):
+                        left.discard(p)
+            if left:
+                time.sleep(0.01)
+    finally:
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 0)
+
+
+def run_tree(argv, timeout):
+    """subprocess.run(argv) with its output captured and no stdin; if it is not done within
+    timeout seconds (or the caller is interrupted), its whole tree is killed (kill_tree)."""
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except BaseException:
+        kill_tree(p.pid)
+        p.wait()
+        raise
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
 def build_image(out, overlays=(), epoch=None, extra=()):

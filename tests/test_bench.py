@@ -11,7 +11,9 @@ import sys
 
 import pytest
 
+import qemu
 from conftest import REPO
+from qemu import run_tree
 
 CASES = ["startup", "orphans", "services", "readopt"]
 SERVICE_BASE = 7300000      # bench/managers.py: service i runs `sleep BASE+i`
@@ -35,8 +37,8 @@ def our_sleeps():
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    p = subprocess.run([sys.executable, os.path.join(REPO, "bench", "run.py"), "--quick", "--out", str(out)]
-                       + CASES, capture_output=True, text=True, timeout=240)
+    p = run_tree([sys.executable, os.path.join(REPO, "bench", "run.py"), "--quick", "--out", str(out)]
+                 + CASES, timeout=400)
     return p, out
 
 
@@ -230,15 +232,13 @@ def bench_qemus():
 
 @pytest.fixture(scope="module")
 def quick_boot(tmp_path_factory):
-    sys.path.insert(0, os.path.join(REPO, "tests"))
-    import qemu
     why = qemu.available()
     if why:
         pytest.skip(why)
     out = tmp_path_factory.mktemp("bench-boot")
     before = bench_qemus()
-    p = subprocess.run([os.path.join(REPO, "build.sh"), "bench", "--quick", "--out", str(out), "boot"],
-                       capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    p = run_tree([os.path.join(REPO, "build.sh"), "bench", "--quick", "--out", str(out), "boot"],
+                 timeout=800)
     return p, out, before
 
 

@@ -21,7 +21,8 @@ why_not = qemu.available()
 pytestmark = pytest.mark.skipif(why_not is not None, reason=str(why_not))
 
 MOTD = "toybox-init demo: PID 1 is oneit"
-BOOT_TIMEOUT = 120          # TCG on a loaded 2-core machine: a boot is 5-20 s
+BOOT_TIMEOUT = 300          # TCG: a boot is 4-20 s, but a burst of load on this shared 2-core host
+                            # once held one for over 120 s with nothing on the console
 HEARTBEAT = 30              # oneit's default -w period for svinit
 
 # The demo's services and the state each settles in: (state, failed).
