@@ -122,8 +122,8 @@ class Qemu:
             i = self.child.expect(pats, timeout=self.timeout if timeout is None else timeout)
         except pexpect.TIMEOUT:
             self._collect()
-            raise BootError("timed out waiting for %r; console ends with:\n%s"
-                            % (pats, self.tail())) from None
+            raise BootError("timed out waiting for %r; console ends with:\n%s%s"
+                            % (pats, self.tail(), self.where())) from None
         except pexpect.EOF:
             self._collect()
             raise BootError("QEMU exited while waiting for %r; console ends with:\n%s"
@@ -131,6 +131,29 @@ class Qemu:
         self._collect()
         self.match = self.child.match
         return i
+
+    def where(self):
+        """Where the guest's vCPUs are, from QEMU's monitor (Ctrl-A c on the console, which
+        is -serial mon:stdio): each one's RIP and whether it is halted (idle), so that a boot
+        that shows nothing says whether the kernel, or a program, was running. Called when
+        an expect times out, the VM about to be killed; "" if the monitor does not answer."""
+        try:
+            self.child.send("\x01c")
+            self.child.expect(r"\(qemu\) ", timeout=5)
+            self.child.send("info registers -a\r")
+            self.child.expect(r"\(qemu\) ", timeout=10)
+            dump = self.child.before or ""
+        except (pexpect.ExceptionPexpect, OSError):
+            return ""
+        cpus = []
+        for block in re.split(r"\n(?=CPU#\d)", dump.replace("\r", "")):
+            cpu = re.match(r"CPU#(\d+)", block.strip())
+            rip = re.search(r"RIP=([0-9a-f]+)", block)
+            hlt = re.search(r"HLT=(\d)", block)
+            if cpu and rip:
+                cpus.append("CPU#%s RIP=%s%s" % (cpu.group(1), rip.group(1),
+                                                  " (halted)" if hlt and hlt.group(1) == "1" else ""))
+        return "\n(QEMU monitor: %s)" % "; ".join(cpus) if cpus else ""
 
     def send(self, text):
         self.child.send(text)
