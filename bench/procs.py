@@ -120,11 +120,14 @@ def reaper():
     syscalls.set_subreaper()
 
 
-def reap_zombies(keep=()):
+def reap_zombies(keep=(), among=None):
     """Reap our zombie children (orphans that came to us), by PID; `keep` are
-    children a subprocess.Popen object will wait for itself."""
+    children a subprocess.Popen object will wait for itself. With `among`, only
+    those PIDs: for a process whose other children are others' to wait for."""
     me = os.getpid()
     for pid in children(me):
+        if among is not None and pid not in among:
+            continue
         st = proc.stat(pid)
         if pid not in keep and st is not None and st.state == "Z":
             try:
@@ -133,12 +136,14 @@ def reap_zombies(keep=()):
                 pass
 
 
-def kill_tree(root, timeout=10.0, keep=()):
+def kill_tree(root, timeout=10.0, keep=(), tree_only=False):
     """SIGKILL root and all its descendants, the supervisors before the services (so
     nothing is restarted in between), then wait until they are gone, reaping those
-    that were orphaned to us (but `keep`, see reap_zombies). Returns the PIDs still
-    there after timeout (none, normally)."""
+    that were orphaned to us (but `keep`, see reap_zombies; with tree_only, no zombie
+    child of ours outside this tree). Returns the PIDs still there after timeout
+    (none, normally)."""
     tree = [root] + descendants(root)
+    among = set(tree) if tree_only else None
     for pid in tree:
         try:
             syscalls.kill(pid, signal.SIGKILL)
@@ -147,9 +152,9 @@ def kill_tree(root, timeout=10.0, keep=()):
     deadline = time.monotonic() + timeout
     left = tree
     while left and time.monotonic() < deadline:
-        reap_zombies(keep)
+        reap_zombies(keep, among)
         left = [p for p in left if not gone(p)]
         if left:
             time.sleep(0.01)
-    reap_zombies(keep)
+    reap_zombies(keep, among)
     return left

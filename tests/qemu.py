@@ -244,34 +244,18 @@ class BuildShRun(Qemu):
 
 
 def kill_tree(pid, timeout=10.0):
-    """SIGKILL pid and every process below it, by PID, and reap those below: this process
-    is their subreaper meanwhile, so the ones orphaned on the way come here rather than
-    to a PID 1 that may not reap them. pid itself is left for its owner (a Popen or
-    pexpect object) to wait for."""
+    """SIGKILL pid and every process below it, by PID, and reap those below
+    (bench/procs.kill_tree): this process is their subreaper meanwhile, so the ones
+    orphaned on the way come here rather than to a PID 1 that may not reap them. pid
+    itself is left for its owner (a Popen or pexpect object) to wait for, and no other
+    child of this process is reaped."""
     if REPO not in sys.path:
         sys.path.insert(0, REPO)
-    from toybox import proc, syscalls
+    from bench import procs
+    from toybox import syscalls
     syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
     try:
-        below = proc.descendants(pid)
-        for p in [pid] + below:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except OSError:
-                pass
-        deadline = time.monotonic() + timeout
-        left = set(below)
-        while left and time.monotonic() < deadline:
-            for p in list(left):
-                try:
-                    if os.waitpid(p, os.WNOHANG)[0]:
-                        left.discard(p)
-                except ChildProcessError:
-                    # Not ours (yet: its parent is still dying), or reaped by its parent.
-                    if not os.path.exists("/proc/%d" % p):
-                        left.discard(p)
-            if left:
-                time.sleep(0.01)
+        procs.kill_tree(pid, timeout, keep=(pid,), tree_only=True)
     finally:
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 0)
 
