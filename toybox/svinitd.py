@@ -164,7 +164,7 @@ class Logger:
     def flush(self, mask=0):
         """Write what may go: all of it, or while held what came before the hold."""
         while True:
-            end = self.held_at if self.held else len(self.buf)
+            end = self.sendable()
             if not end:
                 break
             try:
@@ -178,8 +178,7 @@ class Logger:
             del self.buf[:n]
             if self.held_at is not None:
                 self.held_at -= min(n, self.held_at)
-        end = self.held_at if self.held else len(self.buf)
-        want = bool(end)
+        want = bool(self.sendable())
         if want != self.watching and self.fd != 2:
             if want:
                 self.sel.register(self.fd, EVENT_WRITE, self.flush)
@@ -187,12 +186,17 @@ class Logger:
                 self.sel.unregister(self.fd)
             self.watching = want
 
+    def sendable(self):
+        """How many bytes of the buffer may go out now: all, or while held those from
+        before the hold."""
+        return self.held_at if self.held else len(self.buf)
+
     def pending(self):
         """Whether lines that may go out now are still on their way: in the buffer, or in
         the terminal's output queue, which a hangup of the terminal throws away."""
         if self.fd is None:
             return False
-        if self.held_at if self.held else self.buf:
+        if self.sendable():
             return True
         try:
             return syscalls.output_queued(self.fd) > 0
