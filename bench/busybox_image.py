@@ -1,5 +1,6 @@
-"""The boot case's comparison images: busybox init doing the demo's work, and the
-floor (the demo's archive with a Python /init that only prints the marker).
+"""The boot case's comparison images: busybox init doing the demo's work, and two
+floors: the demo's archive with a Python /init that only prints the marker, and with
+one that starts the demo's services as the least Python can (floor_boot.py).
 
 Same kernel, same archive writer and format as initramfs/mkimage.py, the same
 files from initramfs/rootfs/ (but the svinit service files), and an inittab that
@@ -84,6 +85,17 @@ def floor_overlay(directory):
     path = os.path.join(directory, "init")
     with open(path, "w") as f:
         f.write(FLOOR_INIT)
+    os.chmod(path, 0o755)
+    return directory
+
+
+def work_floor_overlay(directory):
+    """An overlay for mkimage.py whose /init is bench/floor_boot.py: the demo's services
+    started by the least Python can do (see there)."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "init")
+    with open(os.path.join(REPO, "bench", "floor_boot.py")) as src, open(path, "w") as f:
+        f.write(src.read())
     os.chmod(path, 0o755)
     return directory
 

@@ -24,7 +24,10 @@ itself; busybox init runs its sysinit entries one after the other either way.
 A third image in the same rotation, the floor: the demo's archive whose /init is Python
 printing the marker as soon as it runs (busybox_image.FLOOR_INIT). Beside busybox it
 shows how much of the ratio the interpreter's own start and the image's size take,
-before oneit, svinit or any service has run.
+before oneit, svinit or any service has run. A fourth, the work floor: the same archive
+whose /init is bench/floor_boot.py, starting the demo's services from a table as the
+least Python can, then printing the marker. Beside busybox it is what any init in Python
+costs for the same work; the demo above it is what oneit and svinit add.
 Also the two images' sizes (as booted: plain cpio, the build's default; and gzip -9,
 for comparison with a shipped image), and the demo's boot timeline as an SVG.
 """
@@ -42,6 +45,8 @@ from bench.common import REPO, error, row, unavailable
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 FLOOR_CASE = "boot floor: a Python /init that only prints the marker"
+WORK_FLOOR_CASE = "boot floor with the work: a Python /init that starts the demo's services"
+FLOORS = {"floor": FLOOR_CASE, "work-floor": WORK_FLOOR_CASE}
 ONE_CPU_CASE = "boot to all-ready (QEMU), one vCPU"
 BOOT_TIMEOUT = 300      # TCG: a boot takes 4-20 s; bursts of load on a shared host have held one 120 s
 ONE_CPU = ["-smp", "1"]        # after build.sh's options: QEMU takes the last -smp
@@ -145,6 +150,31 @@ def summary(text):
     return " | ".join([lines[0][:80]] + worst[-4:])[:500]
 
 
+def floor_rows(got, errors):
+    """The two floors beside busybox (its boots measured): what Python's start and the
+    bigger image take, and what the same work from Python takes; the notes say what the
+    goal leaves above the first and what the demo adds above the second."""
+    rows = []
+    wall = {name: statistics.median(w for w, _ in got[name]) for name in got if got[name]}
+    bb = wall["busybox"]
+    for name, case in FLOORS.items():
+        if name in errors:
+            rows.append(error(case, summary(errors[name]), "busybox init"))
+            continue
+        if name not in wall:
+            continue
+        if name == "floor":
+            note = ("Python's start and the bigger image, before oneit runs: 1.3x leaves %.2fx "
+                    "for oneit, svinit and the services" % (1.3 - wall[name] / bb))
+        else:
+            note = ("the demo's programs in its order, from a table (bench/floor_boot.py: no "
+                    "oneit, service files, state, log or socket)")
+            if "demo" in wall and "demo" not in errors:
+                note += "; oneit and svinit add %.2fx above it" % ((wall["demo"] - wall[name]) / bb)
+        rows.append(row(case, wall[name], "busybox init", bb, None, note=note))
+    return rows
+
+
 def run(quick):
     case = "boot to all-ready (QEMU)"
     import qemu
@@ -163,12 +193,14 @@ def run(quick):
         except AssertionError as e:
             return [error(case, "building the demo image: %s" % str(e).splitlines()[0])]
         bb = busybox_image.build(os.path.join(tmp, "busybox.cpio"))
-        try:
-            floor = qemu.build_image(os.path.join(tmp, "floor.cpio"),
-                                     [busybox_image.floor_overlay(os.path.join(tmp, "floor"))])
-        except AssertionError as e:
-            floor = None
-            floor_error = "building the floor image: %s" % str(e).splitlines()[0]
+        floors, errors = {}, {}
+        for name, overlay_of in (("floor", busybox_image.floor_overlay),
+                                 ("work-floor", busybox_image.work_floor_overlay)):
+            try:
+                floors[name] = qemu.build_image(os.path.join(tmp, name + ".cpio"),
+                                                [overlay_of(os.path.join(tmp, name))])
+            except AssertionError as e:
+                errors[name] = "building the %s image: %s" % (name, str(e).splitlines()[0])
         deps = timeline.service_deps([os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"),
                                       os.path.join(overlay, "etc", "svinit.d")])
         cpus = vcpus(qemu.accel())
@@ -176,12 +208,8 @@ def run(quick):
         if cpus != 1:
             images += [("demo-1", demo, "SVINIT_SERVICES=bench-ready", ONE_CPU),
                        ("busybox-1", bb, "", ONE_CPU)]
-        got = {name: [] for name in ("demo", "busybox", "floor", "demo-1", "busybox-1")}
-        errors = {}
-        if floor is None:
-            errors["floor"] = floor_error
-        else:
-            images.append(("floor", floor, "", ()))
+        got = {name: [] for name in ("demo", "busybox", "demo-1", "busybox-1") + tuple(FLOORS)}
+        images += [(name, path, "", ()) for name, path in floors.items()]
         for r in range(rounds):
             for name, image, append, extra in (images if r % 2 == 0 else images[::-1]):
                 if name in errors:
@@ -206,8 +234,8 @@ def run(quick):
                 try:
                     counted[name] = instructions_to_ready(qemu, image, append)
                 except qemu.BootError as e:
-                    if name == "floor":
-                        errors["floor"] = "instruction count: " + summary(str(e))
+                    if name in FLOORS:
+                        errors[name] = "instruction count: " + summary(str(e))
                         continue
                     errors.setdefault("icount", "%s image: %s" % (name, summary(str(e))))
                     break
@@ -239,21 +267,15 @@ def run(quick):
             rows.append(error(ONE_CPU_CASE, summary(errors.get("demo-1") or errors["busybox-1"]),
                               "busybox init"))
     if "busybox" not in errors:
-        if "floor" in errors:
-            rows.append(error(FLOOR_CASE, summary(errors["floor"]), "busybox init"))
-        elif got["floor"]:
-            wall_floor = statistics.median(w for w, _ in got["floor"])
-            wall_bb = statistics.median(w for w, _ in got["busybox"])
-            rows.append(row(FLOOR_CASE, wall_floor, "busybox init", wall_bb, None,
-                            note="Python's start and the bigger image, before oneit runs: "
-                            "1.3x leaves %.2fx for oneit, svinit and the services"
-                            % (1.3 - wall_floor / wall_bb)))
+        rows += floor_rows(got, errors)
     if "demo" in counted and "busybox" in counted:
         rows.append(row("boot: guest instructions, /init to all-ready", counted["demo"], "busybox init",
                         counted["busybox"], None, unit="M",
                         note="QEMU -icount, one vCPU: the same on any host; Python's first start alone "
-                        "(the floor image) is %s" % ("%.1fM" % counted["floor"] if "floor" in counted
-                                                    else "about 20M")))
+                        "(the floor image) is %s%s" % (
+                            "%.1fM" % counted["floor"] if "floor" in counted else "about 20M",
+                            ", the same services started from Python (the work floor) %.1fM"
+                            % counted["work-floor"] if "work-floor" in counted else "")))
     elif "icount" in errors:
         rows.append(error("boot: guest instructions, /init to all-ready", errors["icount"], "busybox init"))
     rows.append(row("initramfs size (plain cpio, as booted)", sizes["demo"] / 1e6, "busybox init",

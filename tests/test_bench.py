@@ -224,7 +224,8 @@ def bench_qemus():
         except OSError:
             continue
         if words and b"qemu-system" in words[0] and any(
-                b"SVINIT_SERVICES=bench-ready" in w or w.endswith((b"/busybox.cpio", b"/floor.cpio"))
+                b"SVINIT_SERVICES=bench-ready" in w
+                or w.endswith((b"/busybox.cpio", b"/floor.cpio", b"/work-floor.cpio"))
                 for w in words):
             found.add(int(entry))
     return found
@@ -244,8 +245,8 @@ def quick_boot(tmp_path_factory):
 
 def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
     """Through `./build.sh bench`: every boot row measured (no error row), the ratio
-    against busybox with its goal, the floor, the instruction count, the sizes, and an
-    SVG timeline that parses and names the demo's services."""
+    against busybox with its goal, the two floors, the instruction count, the sizes, and
+    an SVG timeline that parses and names the demo's services."""
     p, out, _ = quick_boot
     assert p.returncode == 0, p.stderr[-2000:]
     with open(out / "results.json") as f:
@@ -257,14 +258,43 @@ def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
     assert main["peer_name"] == "busybox init" and main["goal"] and main["met"] in (True, False), main
     assert main["ratio"] == pytest.approx(main["ours"] / main["peer"]), main
     for case in ("boot floor: a Python /init that only prints the marker",
+                 "boot floor with the work: a Python /init that starts the demo's services",
                  "boot: guest instructions, /init to all-ready",
                  "initramfs size (plain cpio, as booted)", "initramfs size (gzip -9)"):
         assert by[case]["ours"] > 0 and by[case]["peer"] > 0, by[case]
+    work = by["boot floor with the work: a Python /init that starts the demo's services"]
+    assert "oneit and svinit add %.2fx above it" % ((main["ours"] - work["ours"]) / main["peer"]) \
+        in work["note"], work
+    assert "the work floor" in by["boot: guest instructions, /init to all-ready"]["note"]
     import xml.etree.ElementTree as ET
     svg = ET.parse(str(out / "boot-timeline.svg")).getroot()
     texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for name in ("mount-proc", "syslogd", "httpd", "boot", "bench-ready"):
         assert name in texts, texts
+
+
+def test_the_work_floor_starts_the_demos_services_in_its_order():
+    """bench/floor_boot.py's table is the demo's service files: the services `boot` needs
+    or waits for, each with the same command, scripted ones waited for, each started once
+    what its file makes it wait for is done, the console shell in its working directory;
+    then the marker, as the demo's bench-ready service prints it, once all are done."""
+    from bench import busybox_image, floor_boot
+    from toybox import svcfile
+    descs, errors = svcfile.load_dir(os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"))
+    assert not errors, errors
+    wanted = set(descs["boot"].depends_on) | set(descs["boot"].waits_for)
+    assert set(floor_boot.SERVICES) == wanted | {"bench-ready"}
+    for name in wanted:
+        argv, scripted, needs, console = floor_boot.SERVICES[name]
+        d = descs[name]
+        assert argv == d.command, name
+        assert scripted == (d.type == "scripted"), name
+        assert set(needs) == set(d.depends_on) | set(d.waits_for) | set(d.after), name
+        assert (console is not None) == ("runs-on-console" in d.options), name
+        assert console is None or console == d.working_dir, name
+    argv, scripted, needs, console = floor_boot.SERVICES["bench-ready"]
+    assert argv == ["/bin/sh", "-c", busybox_image.MARKER_SH] and scripted and console is None
+    assert set(needs) == wanted
 
 
 def test_quick_boot_case_leaves_no_qemu_behind(quick_boot):
