@@ -47,6 +47,7 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 FLOOR_CASE = "boot floor: a Python /init that only prints the marker"
 WORK_FLOOR_CASE = "boot floor with the work: a Python /init that starts the demo's services"
 FLOORS = {"floor": FLOOR_CASE, "work-floor": WORK_FLOOR_CASE}
+GOAL = 1.3      # issue 8: within 1.3x of busybox init
 ONE_CPU_CASE = "boot to all-ready (QEMU), one vCPU"
 BOOT_TIMEOUT = 300      # TCG: a boot takes 4-20 s; bursts of load on a shared host have held one 120 s
 ONE_CPU = ["-smp", "1"]        # after build.sh's options: QEMU takes the last -smp
@@ -79,13 +80,17 @@ def boot_once(qemu, image, append, keep=None, qemu_args=()):
         vm.kill()
 
 
-def spread(ours, theirs):
+def spread(ours, theirs, goal=None):
     """How noisy the ratio is: the lowest and highest of the rounds' own ratios (each
-    round boots both images one after the other)."""
+    round boots both images one after the other), and with a goal, in how many rounds
+    the ratio was within it."""
     ratios = [a / b for (a, _), (b, _) in zip(ours, theirs)]
     if len(ratios) < 2:
         return "one round"
-    return "rounds' ratios %.2f-%.2fx" % (min(ratios), max(ratios))
+    text = "rounds' ratios %.2f-%.2fx" % (min(ratios), max(ratios))
+    if goal is not None:
+        text += ", within %gx in %d of %d" % (goal, sum(r <= goal for r in ratios), len(ratios))
+    return text
 
 
 def instructions_to_ready(qemu, image, append):
@@ -164,8 +169,8 @@ def floor_rows(got, errors):
         if name not in wall:
             continue
         if name == "floor":
-            note = ("Python's start and the bigger image, before oneit runs: 1.3x leaves %.2fx "
-                    "for oneit, svinit and the services" % (1.3 - wall[name] / bb))
+            note = ("Python's start and the bigger image, before oneit runs: %gx leaves %.2fx "
+                    "for oneit, svinit and the services" % (GOAL, GOAL - wall[name] / bb))
         else:
             note = ("the demo's programs in its order, from a table (bench/floor_boot.py: no "
                     "oneit, service files, state, log or socket)")
@@ -253,10 +258,10 @@ def run(quick):
     else:
         wall = {k: statistics.median(w for w, _ in got[k]) for k in ("demo", "busybox")}
         up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
-        rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], 1.3,
+        rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], GOAL,
                         note="wall from QEMU start, median of %d, %d vCPU%s; %s; guest uptime at "
                         "marker %.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "",
-                                                  spread(got["demo"], got["busybox"]),
+                                                  spread(got["demo"], got["busybox"], GOAL),
                                                   up["demo"], up["busybox"])))
         if got["demo-1"] and got["busybox-1"] and "demo-1" not in errors and "busybox-1" not in errors:
             rows.append(row(ONE_CPU_CASE, statistics.median(w for w, _ in got["demo-1"]), "busybox init",

@@ -273,6 +273,15 @@ def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
         assert name in texts, texts
 
 
+def test_boot_note_says_how_noisy_the_ratio_is_and_how_often_it_met_the_goal():
+    from bench.case_boot import spread
+    ours = [(2.4, 0), (2.6, 0), (2.2, 0)]
+    busybox = [(1.9, 0), (1.9, 0), (2.0, 0)]
+    assert spread(ours, busybox, 1.3) == "rounds' ratios 1.10-1.37x, within 1.3x in 2 of 3"
+    assert spread(ours, busybox) == "rounds' ratios 1.10-1.37x"
+    assert spread(ours[:1], busybox[:1], 1.3) == "one round"
+
+
 def test_the_work_floor_starts_the_demos_services_in_its_order():
     """bench/floor_boot.py's table is the demo's service files: the services `boot` needs
     or waits for, each with the same command, scripted ones waited for, each started once
