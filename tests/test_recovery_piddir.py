@@ -225,3 +225,58 @@ def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit
                 os.kill(int(pid), signal.SIGKILL)
             except OSError:
                 pass
+
+
+# As PARENT, but the strays' output: c's stdout and stderr are a pipe open read-write, as
+# svinit's logs.child_end() makes them (c writes a line into it before svinit runs); d's
+# stdout is an ordinary pipe's write end, as a process of someone else's could have.
+PARENT_OUTPUT = """
+import os, subprocess, sys
+r, w = os.pipe()
+rw = os.open("/proc/self/fd/%d" % r, os.O_RDWR)
+r2, w2 = os.pipe()
+pids = []
+for name, out, argv in (("c", rw, ["/bin/sh", "-c", "echo line-from-c; exec /bin/sleep 1000"]),
+                        ("d", w2, ["/bin/sleep", "1000"])):
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.execve(argv[0], argv, dict(os.environ, SVINIT_SERVICE=name))
+    pids.append(str(pid))
+for fd in (r, w, rw, w2):
+    os.close(fd)
+with open(sys.argv[1], "w") as f:
+    f.write(" ".join(pids))
+sys.exit(subprocess.call(sys.argv[2:]))
+"""
+
+
+def test_an_unrecorded_process_gets_its_output_pipe_read_again(svinit, tmp_path):
+    """A process launched but not recorded (svinit killed between the launch and the
+    file) is adopted with its output: the pipe svinit gave it (open read-write) is read
+    on, and what it wrote before shows in `ctl log`; a process whose stdout is some other
+    pipe is adopted without touching that pipe."""
+    import sys
+    pids_file = str(tmp_path / "strays")
+    parent = [sys.executable, "-c", PARENT_OUTPUT, pids_file]
+    try:
+        sv = svinit({"boot": "type = internal\ndepends-on: c\ndepends-on: d\n", "c": SLEEP, "d": SLEEP},
+                    wrapper=parent + with_piddir(tmp_path, {
+                        "services/boot": record("boot", type="internal", active=1, holds="c d")}))
+        sv.wait_state("boot", "started")
+        sc, sd = (int(p) for p in open(pids_file).read().split())
+        assert (sv.status("c")["pid"], sv.status("d")["pid"]) == (sc, sd)
+        sv.wait_for(lambda: "line-from-c" in sv.call("log", name="c", lines=5)["lines"],
+                    what="c's output read again")
+        files = {n: piddir.read(os.path.join(sv.piddir, "services", n)) for n in ("c", "d")}
+        assert files["c"]["output"] == str(os.stat("/proc/%d/fd/1" % sc).st_ino), files
+        assert "output" not in files["d"], files
+        assert sv.shutdown() == 0
+    finally:
+        for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
