@@ -190,6 +190,15 @@ sys.exit(subprocess.call(sys.argv[3:]))
 """
 
 
+def kill_strays(pids_file):
+    """Kill the processes a PARENT started (their PIDs in pids_file), by PID."""
+    for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit, sleeper, tmp_path):
     import sys
     b = sleeper()
@@ -220,11 +229,7 @@ def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit
         assert sv.shutdown() == 0
         assert not alive(sa) and not alive(sc) and not alive(b) and alive(sb)
     finally:
-        for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
+        kill_strays(pids_file)
 
 
 # As PARENT, but the strays' output: c's stdout and stderr are a pipe open read-write, as
@@ -275,8 +280,4 @@ def test_an_unrecorded_process_gets_its_output_pipe_read_again(svinit, tmp_path)
         assert "output" not in files["d"], files
         assert sv.shutdown() == 0
     finally:
-        for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except OSError:
-                pass
+        kill_strays(pids_file)
