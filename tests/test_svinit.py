@@ -678,3 +678,24 @@ def test_messages_held_while_a_service_has_the_console_say_so_when_released():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_reply_goes_out_after_the_log_lines_of_what_it_reports():
+    """svinit writes its log at each turn of its loop; a client answered in the same turn
+    as a change (a restart it then sees in `ctl status`) must find the lines about that
+    change already written."""
+    from toybox import lib
+    from toybox.svinitd import Config, Daemon
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    daemon = Daemon(Config())
+    try:
+        daemon.logger.fd = w
+        daemon.log("a: exit status unknown; restarting")
+        seen = []
+        daemon.handle({"cmd": "list"}, lambda obj: seen.append((obj["ok"], os.read(r, 4096))))
+        assert seen == [(True, ("%s: a: exit status unknown; restarting\n" % lib.NAME).encode())]
+    finally:
+        daemon.sel.close()
+        os.close(r)
+        os.close(w)

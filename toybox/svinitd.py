@@ -881,7 +881,11 @@ class Daemon:
 
     def handle(self, req, reply):
         def answer(obj):
-            self.persist()      # what the client is told is on disk first
+            # What the client is told is on disk first, and in the log: a client that
+            # sees a restart finds the lines about it there.
+            self.persist()
+            if self.logger.buf:
+                self.logger.flush()
             reply(obj)
         self._handle(req, answer)
 
