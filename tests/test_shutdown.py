@@ -151,7 +151,10 @@ def test_fallback_makes_pid1_oneit_shut_down(bindir, tmp_path, cmd, sig, how):
                                       ("reboot -fn", "reboot")])
 def test_force_calls_reboot_at_once(bindir, tmp_path, cmd, how):
     survived = tmp_path / "survived"
-    p, log = in_namespace(bindir, tmp_path, ["-C"], "%s; touch %s; sleep 20" % (cmd, survived))
+    # reboot(2) ends its caller and kills the namespace's init, which takes the shell
+    # with it a moment later: on a loaded machine the shell's next command may run in
+    # that moment, so only one that waits first shows the namespace lived on.
+    p, log = in_namespace(bindir, tmp_path, ["-C"], "%s; sleep 5; touch %s; sleep 20" % (cmd, survived))
     assert log == "reboot %s\n" % how
     assert not survived.exists()
     # reboot(2) in a PID namespace kills its init: SIGHUP for reboot, SIGINT otherwise.
