@@ -126,6 +126,18 @@ def test_a_start_time_known_from_the_clock_around_a_launch_is_the_one_proc_shows
             os.waitpid(pid, 0)
 
 
+def kill_all(pids, popen):
+    """SIGKILL to each of pids (those gone already are skipped), then to popen's process,
+    which is waited for."""
+    for pid in pids:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    popen.kill()
+    popen.wait(10)
+
+
 def test_descendants_from_children_files_and_from_parents_agree():
     # A tree: sh -> (sleep, sh -> sleep). Kernels without CONFIG_PROC_CHILDREN have no
     # children files; the fallback reads every process's parent instead.
@@ -160,13 +172,7 @@ def test_descendants_from_children_files_and_from_parents_agree():
             p.wait(10)
         except subprocess.TimeoutExpired:
             # Caught half-built (a shell started its sleep after the kill): all of it, by PID.
-            for d in proc.descendants(p.pid):
-                try:
-                    os.kill(d, 9)
-                except ProcessLookupError:
-                    pass
-            p.kill()
-            p.wait(10)
+            kill_all(proc.descendants(p.pid), p)
 
 
 def test_raise_fd_limit_raises_the_soft_limit_up_to_the_hard_one():
@@ -211,10 +217,4 @@ def test_children_of_a_process_with_a_thousand_children():
         assert len(kids) == len(set(kids)) == 1000
         assert set(proc.descendants(sh.pid)) == set(kids)
     finally:
-        for pid in proc.children(sh.pid):
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-        sh.kill()
-        sh.wait()
+        kill_all(proc.children(sh.pid), sh)
