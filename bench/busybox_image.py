@@ -78,26 +78,27 @@ posix.execv("/bin/sh", ["sh"])
 """ % (MARKER, MARKER)
 
 
-def floor_overlay(directory):
-    """An overlay for mkimage.py whose /init is FLOOR_INIT (the demo's /init is a link to
-    oneit; a file laid over it takes its place)."""
+def init_overlay(directory, text):
+    """An overlay for mkimage.py whose /init is the script `text` (the demo's /init is a
+    link to oneit; a file laid over it takes its place)."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "init")
     with open(path, "w") as f:
-        f.write(FLOOR_INIT)
+        f.write(text)
     os.chmod(path, 0o755)
     return directory
+
+
+def floor_overlay(directory):
+    """The floor's overlay: /init is FLOOR_INIT."""
+    return init_overlay(directory, FLOOR_INIT)
 
 
 def work_floor_overlay(directory):
-    """An overlay for mkimage.py whose /init is bench/floor_boot.py: the demo's services
-    started by the least Python can do (see there)."""
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, "init")
-    with open(os.path.join(REPO, "bench", "floor_boot.py")) as src, open(path, "w") as f:
-        f.write(src.read())
-    os.chmod(path, 0o755)
-    return directory
+    """The work floor's overlay: /init is bench/floor_boot.py, the demo's services started
+    by the least Python can do (see there)."""
+    with open(os.path.join(REPO, "bench", "floor_boot.py")) as f:
+        return init_overlay(directory, f.read())
 
 
 def find_busybox():
