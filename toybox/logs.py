@@ -19,6 +19,8 @@ lost, and so is the in-memory tail.
 from toybox import sysos as os     # posix, and os's helpers without its import
 from _collections import deque     # (collections itself costs an import)
 
+from toybox import fs
+
 READ_CHUNK = 65536
 TAIL_LINES = 100
 MAX_LINE = 4096      # a tail line longer than this is cut (the logfile gets all of it)
@@ -188,6 +190,28 @@ def child_end(r, w):
         return w
     os.close(w)
     return rw
+
+
+def own_pipe(pid):
+    """The id (inode) of the output pipe svinit gave process pid, found without a record
+    (the launch was not recorded): its fd 1, or 2, if that is a pipe open for reading and
+    writing, which only child_end() makes (a pipe of the process's own, or a shell's, is
+    open one way). None if it has none: its output goes elsewhere, or nowhere svinit can
+    read."""
+    for fd in (1, 2):
+        try:
+            st = os.stat("/proc/%d/fd/%d" % (pid, fd))
+        except OSError:
+            continue
+        if (st.st_mode & 0o170000) != 0o010000:     # not a FIFO
+            continue
+        info = fs.read_text("/proc/%d/fdinfo/%d" % (pid, fd), 4096) or ""
+        for line in info.splitlines():
+            if line.startswith("flags:"):
+                if int(line.split()[1], 8) & 3 == 2:      # O_ACCMODE, O_RDWR
+                    return str(st.st_ino)
+                break
+    return None
 
 
 def _file_tail(path, n, limit=256 * 1024):

@@ -3,7 +3,7 @@ imported only then, so that a boot does not pay for loading it. Each takes the D
 from toybox import sysos as os     # posix, and os's helpers without its import
 import time
 
-from toybox import fs, oneitwire, proc
+from toybox import fs, logs, oneitwire, proc
 from toybox.engine import STARTED, STARTING, STOPPING
 from toybox.svinitd import ENV_SERVICE, HOWS
 
@@ -62,7 +62,7 @@ def find_unrecorded(daemon, records):
         rec.update(state=STARTING, pid=str(st.pid), starttime=str(st.starttime),
                    started_at=repr(launched), since=repr(launched))
         rec.pop("output", None)
-        pipe = output_pipe(st.pid)
+        pipe = logs.own_pipe(st.pid)
         if pipe is not None:
             rec["output"] = pipe    # read on from it, as from a recorded one (logs.py)
         records[name] = rec
@@ -70,27 +70,6 @@ def find_unrecorded(daemon, records):
         daemon.log("%s: pid %d was started by the svinit before, which died before recording it: "
                  "adopted" % (name, st.pid))
     return adopted
-
-
-def output_pipe(pid):
-    """The id (inode) of the output pipe svinit gave process pid, read from its fd 1, or
-    2: a pipe open for reading and writing, which only logs.child_end() makes (a pipe of
-    the process's own, or a shell's, is open one way). None if it has none: its output
-    goes elsewhere (the console, a file), or nowhere svinit can read."""
-    for fd in (1, 2):
-        try:
-            st = os.stat("/proc/%d/fd/%d" % (pid, fd))
-            info = fs.read_text("/proc/%d/fdinfo/%d" % (pid, fd), 4096) or ""
-        except OSError:
-            continue
-        if (st.st_mode & 0o170000) != 0o010000:     # not a FIFO
-            continue
-        for line in info.splitlines():
-            if line.startswith("flags:"):
-                if int(line.split()[1], 8) & 3 == 2:      # O_ACCMODE, O_RDWR
-                    return str(st.st_ino)
-                break
-    return None
 
 
 def drain_reports(daemon):
