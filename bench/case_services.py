@@ -24,7 +24,7 @@ import tempfile
 import time
 
 from bench import procs
-from bench.common import error, row, spawn_wait, unavailable
+from bench.common import PYTHON, error, row, spawn_wait, unavailable
 from bench.managers import ALL, BASE, FLOORS, VARIANTS, last_line
 from bench.peers import Unavailable
 
@@ -51,7 +51,7 @@ def leftovers(base, n):
 
 def status_latency(argv, rounds):
     """Median of `argv` and of the floor, timed alternately, within STATUS_BUDGET."""
-    floor = [sys.executable, "-S", "-c", "pass"]
+    floor = [PYTHON, "-S", "-c", "pass"]
     spawn_wait(argv)
     spawn_wait(floor)
     ours, base = [], []

@@ -9,6 +9,20 @@ sys.path.insert(0, REPO)
 OUTDIR = os.path.join(REPO, "bench", "results")     # run.py --out changes it
 
 
+def image_python():
+    """The interpreter the applets run under in the benchmarks: the one build.sh packs into
+    the image (initramfs/mkimage.py's default: the distribution's python3.X when it is
+    installed, else this one). Every Python floor runs under it too, so that ratios to a
+    floor compare the same interpreter. (A pyenv build linked to libpython.so starts 1.5 ms
+    slower than Debian's static one: each svinit and ctl figure would carry that.)"""
+    sys.path.insert(0, os.path.join(REPO, "initramfs"))
+    import mkimage
+    return mkimage.default_python()
+
+
+PYTHON = image_python()
+
+
 def spawn_wait(argv, env=None, cpu=False, fails=False):
     """Run argv to completion with stdout/stderr on /dev/null; return wall seconds, or
     with cpu=True the CPU seconds (user + system) it used: on a loaded machine that is
@@ -76,10 +90,11 @@ def make_bindir(path):
     """Applet links to the checkout, its modules byte-compiled first, as an installed
     package or the image has them: with PYTHONDONTWRITEBYTECODE set (as on CI machines)
     every run would otherwise compile the sources again and the start-up figures would
-    measure the compiler."""
-    import compileall
-    for package in ("toybox", "applets"):
-        compileall.compile_dir(os.path.join(REPO, package), quiet=1)
+    measure the compiler. Compiled by PYTHON, which runs them."""
+    import subprocess
+    subprocess.run([PYTHON, "-S", "-m", "compileall", "-q"]
+                   + [os.path.join(REPO, package) for package in ("toybox", "applets")],
+                   check=True, stdout=subprocess.DEVNULL)
     sys.path.insert(0, os.path.join(REPO, "tests"))
     from bindir import make_bindir as make
-    return make(path)
+    return make(path, PYTHON)

@@ -12,9 +12,8 @@ to stop everything and exit (then the case waits for the tree to be gone).
 import os
 import signal
 import subprocess
-import sys
 
-from bench.common import REPO, make_bindir
+from bench.common import PYTHON, REPO, make_bindir
 from bench.peers import Unavailable, ensure_dinit, ensure_program
 
 BASE = 7300000      # service i runs `sleep BASE+i`: a command line nothing else on the machine has
@@ -284,7 +283,7 @@ class PythonFloor:
                 "directly, no client), signal and reap them (bench/floor_supervisor.py)")
 
     def __init__(self, tmp, n):
-        self.argv = [sys.executable, "-S", os.path.join(REPO, "bench", "floor_supervisor.py"),
+        self.argv = [PYTHON, "-S", os.path.join(REPO, "bench", "floor_supervisor.py"),
                      str(n), str(BASE), sleep_argv(0)[0]]
         self.log = os.path.join(tmp, "floor.log")
 

@@ -68,6 +68,18 @@ def test_every_row_has_a_ratio_or_says_why_not(quick_run):
                 assert r["met"] is not None, r
 
 
+def test_the_python_figures_run_under_the_interpreter_the_image_packs(quick_run):
+    # Not the one running the tests (here a pyenv build, whose start is slower): the
+    # figures describe svinit and ctl as the image runs them, floors alike.
+    sys.path.insert(0, os.path.join(REPO, "initramfs"))
+    import mkimage
+    _, out = quick_run
+    with open(out / "results.json") as f:
+        rows = json.load(f)["rows"]
+    first = [r for r in rows if r["case"].startswith("start-up: ")][0]
+    assert first["note"].endswith("runs under %s" % mkimage.default_python()), first
+
+
 def test_every_case_is_in_the_table(quick_run):
     _, out = quick_run
     with open(out / "results.json") as f:
