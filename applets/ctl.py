@@ -4,6 +4,8 @@ Ask svinit, the service manager, about its services and tell it what to do.
 
 Commands:
   list                every service, one line each (format below)
+  status              svinit itself: PID, uptime, the services asked for at
+                      start-up, how many services are in each state, which failed
   status NAME         state, PID, uptime, restarts, last exit and why it failed
   start NAME          mark NAME active and start it (and what it needs); wait
                       until it has started or failed
@@ -46,10 +48,10 @@ stop, failed: REASON, last exit (of a stopped service), restarts N, started as
 a dependency (not marked active), has console / waiting for console.
 Colour only on a terminal, and not with NO_COLOR set.
 
---json prints for status and the service commands a STATUS object with at
-least name, state (stopped, starting, started, stopping), pid (int or null),
+--json prints for status NAME and the service commands a STATUS object with
+at least name, state (stopped, starting, started, stopping), pid (int or null),
 failed (bool) and reason (string or null), as toybox/protocol.py declares;
-list prints an array of them, log an array of lines.
+list prints an array of them, log an array of lines, status alone an INFO object.
 
 Exit status:
   0  done; for is-started and is-failed: yes
@@ -91,10 +93,13 @@ def main(ctx):
     cmd, args = args[0], args[1:]
     if cmd not in COMMANDS:
         raise lib.Usage("unknown command '%s'" % cmd)
-    if len(args) != COMMANDS[cmd]:
+    if cmd == "status" and not args:
+        cmd = "info"        # svinit itself
+    elif len(args) != COMMANDS[cmd]:
         need = COMMANDS[cmd]
         raise lib.Usage("%s takes %s" % (cmd, {0: "no arguments", 1: "one service name",
-                                               2: "a signal and a service name"}[need]))
+                                               2: "a signal and a service name"}[need]
+                                        if cmd != "status" else "at most one service name"))
     if opts.no_wait and cmd not in WAITING:
         raise lib.Usage("--no-wait applies to %s" % ", ".join(WAITING))
     if opts.force and cmd not in ("stop", "restart"):
@@ -113,8 +118,8 @@ class Ctl:
         self.quiet = bool(opts.quiet)
 
     def request(self, cmd, args):
-        if cmd == "list":
-            return protocol.request("list")
+        if cmd in ("list", "info"):
+            return protocol.request(cmd)
         if cmd in ("shutdown", "poweroff", "reboot", "halt"):
             return protocol.request("shutdown", how="poweroff" if cmd == "shutdown" else cmd)
         if cmd == "signal":
@@ -167,6 +172,13 @@ class Ctl:
                 out_json(services)
             else:
                 out(list_text(services, colour()))
+            return 0
+        if cmd == "info":
+            info = reply.get("svinit") or {}
+            if self.json:
+                out_json(info)
+            else:
+                out(info_text(info, colour()))
             return 0
         if cmd == "log":
             lines = reply.get("lines") or []
@@ -359,6 +371,52 @@ def status_text(s, tty):
         rows.append(("Type", s["type"]))
     if s.get("file"):
         rows.append(("File", s["file"]))
+    return "".join("%-11s %s\n" % (k + ":", v) for k, v in rows)
+
+
+# Failed services named in full by `ctl status`; past that, how many more (`ctl list` has all).
+FAILED_SHOWN = 10
+
+
+def info_text(info, tty):
+    """`ctl status` without a name: svinit itself, its services counted."""
+    import time
+    now = time.time()
+    rows = []
+    since = info.get("since")
+    where = "pid %s" % info.get("pid", "?")
+    if isinstance(since, (int, float)):
+        where += ", up %s (since %s)" % (duration(now - since), when(since))
+    rows.append(("svinit", where))
+    if info.get("oneit"):
+        rows.append(("Parent", "oneit (pid %s)" % info["oneit"]))
+    words = []
+    for name, word in info.get("requested") or []:
+        col = {"started": GREEN, "starting": YELLOW, "stopping": YELLOW, "failed": RED}.get(word)
+        words.append("%s: %s" % (name, col + word + RESET if tty and col else word))
+    if words:
+        rows.append(("Requested", ", ".join(words)))
+    if info.get("shutdown"):
+        rows.append(("Shutdown", "%s, under way" % info["shutdown"]))
+    counts = info.get("counts") or {}
+    total = sum(counts.values())
+    parts = ["%d %s" % (counts[st], st) for st in ("started", "starting", "stopping", "stopped")
+             if counts.get(st)]
+    rows.append(("Services", "%d%s" % (total, " (%s)" % ", ".join(parts) if parts else "")))
+    failed = info.get("failed") or []
+    if failed:
+        shown = ["%s (%s)" % (name, reason) for name, reason in failed[:FAILED_SHOWN]]
+        if len(failed) > FAILED_SHOWN:
+            shown.append("and %d more (ctl list)" % (len(failed) - FAILED_SHOWN))
+        text = ", ".join(shown)
+        rows.append(("Failed", RED + text + RESET if tty else text))
+    if info.get("recovered"):
+        before = " (pid %s)" % info["before"] if info.get("before") else ""
+        rows.append(("Recovered", "the svinit before%s died; this one took its services back"
+                     % before))
+    for key, label in (("services_dir", "Files"), ("pid_dir", "Pid dir"), ("socket", "Socket")):
+        if info.get(key):
+            rows.append((label, info[key]))
     return "".join("%-11s %s\n" % (k + ":", v) for k, v in rows)
 
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 import qemu
+from conftest import REPO
 from qemu import BuildShRun, Qemu, build_image
 
 why_not = qemu.available()
@@ -289,6 +290,15 @@ def test_demo_ctl_list_for_people(demo):
         assert re.search(r"\b%s\b" % re.escape(name), out), (name, out)
 
 
+def test_demo_ctl_status_alone_shows_svinit_at_a_glance(demo):
+    out = re.sub(r"\x1b\[[0-9;]*m", "", demo.run("ctl status"))    # colour: a terminal
+    assert out.startswith("svinit:     pid %d, up " % svinit_pid(demo)), out
+    assert "Parent:     oneit (pid 1)\n" in out, out
+    assert "Requested:  boot: started\n" in out, out
+    files = os.listdir(os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"))
+    assert "Services:   %d (" % len(files) in out, out
+
+
 def test_demo_server_logs_to_the_logger(demo):
     assert "Served by busybox httpd" in demo.run("wget -qO- http://127.0.0.1/")
     wait_until(demo, "httpd's request in the system log",
@@ -329,6 +339,7 @@ def test_demo_restarted_svinit_recovers_the_same_pids(demo):
     # The boot scripts did not run again (each mount would be there twice).
     assert demo.run("cat /proc/mounts") == mounts
     assert "restarted: the svinit before (pid %d) died" % old in demo.run("dmesg")
+    assert "Recovered:  the svinit before (pid %d) died" % old in demo.run("ctl status")
 
 
 def test_demo_frozen_svinit_is_killed_by_heartbeat_and_restarted(demo):

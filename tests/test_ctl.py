@@ -42,6 +42,13 @@ class Handler:
         cmd, name = req["cmd"], req.get("name")
         if cmd == "list":
             return reply(protocol.reply_ok(services=[services[n] for n in sorted(services)]))
+        if cmd == "info":
+            return reply(protocol.reply_ok(svinit={
+                "pid": 85, "since": time.time() - 125, "oneit": 1, "requested": [["boot", "started"]],
+                "recovered": False, "before": None, "shutdown": None,
+                "counts": {"started": 3, "starting": 1, "stopping": 1, "stopped": 2},
+                "failed": [["getty", "exited 1"]], "services_dir": "/etc/svinit.d",
+                "pid_dir": "/run/svinit", "socket": path}))
         if cmd == "shutdown":
             if shutdown_error:
                 return reply(protocol.reply_error(shutdown_error, protocol.E_BUSY))
@@ -219,6 +226,40 @@ def test_status_human(ctl):
                          "File:       /etc/svinit.d/sshd"]
 
 
+def test_status_alone_is_svinit_at_a_glance(ctl, fake):
+    r = ctl("status")
+    assert r.code == 0 and r.err == ""
+    lines = r.out.splitlines()
+    assert lines[0].startswith("svinit:     pid 85, up 2m05s (since ")
+    assert lines[1:] == ["Parent:     oneit (pid 1)",
+                         "Requested:  boot: started",
+                         "Services:   7 (3 started, 1 starting, 1 stopping, 2 stopped)",
+                         "Failed:     getty (exited 1)",
+                         "Files:      /etc/svinit.d",
+                         "Pid dir:    /run/svinit",
+                         "Socket:     %s" % fake.path]
+    assert fake.requests()[-1] == {"v": 1, "cmd": "info"}
+    info = json.loads(ctl("--json status").out)
+    assert (info["pid"], info["requested"], info["counts"]["started"]) == (85, [["boot", "started"]], 3)
+
+
+def test_status_alone_in_a_shutdown_after_a_restart_with_many_failed():
+    from applets.ctl import info_text
+    info = {"pid": 7, "since": None, "oneit": None, "requested": [["boot", "failed"], ["x", "unknown"]],
+            "recovered": True, "before": 6, "shutdown": "reboot", "counts": {},
+            "failed": [["f%02d" % i, "exited 1"] for i in range(12)]}
+    text = info_text(info, False)
+    assert text.splitlines()[0] == "svinit:     pid 7"
+    assert "Requested:  boot: failed, x: unknown\n" in text
+    assert "Shutdown:   reboot, under way\n" in text
+    assert "Services:   0\n" in text
+    assert "Failed:     f00 (exited 1), " in text and "f09 (exited 1), and 2 more (ctl list)\n" in text
+    assert "Recovered:  the svinit before (pid 6) died; this one took its services back\n" in text
+    assert "Parent" not in text and "\033[" not in text
+    assert "\033[31mboot: failed" not in info_text(info, True)
+    assert "boot: \033[31mfailed\033[0m" in info_text(info, True)
+
+
 def test_status_says_a_scripted_service_was_skipped():
     from applets.ctl import status_text
     s = status("mount-proc", type="scripted", skipped="/proc is mounted already: command not run")
@@ -360,7 +401,7 @@ def test_shutdown_commands(ctl, fake, cmd, how):
 @pytest.mark.parametrize("args, message", [
     ("", "needs at least 1 argument"),
     ("frobnicate", "unknown command 'frobnicate'"),
-    ("status", "status takes one service name"),
+    ("status a b", "status takes at most one service name"),
     ("list extra", "list takes no arguments"),
     ("signal sshd", "signal takes a signal and a service name"),
     ("--force start sshd", "--force applies to stop and restart"),
@@ -516,6 +557,22 @@ def test_e2e_list_and_status(real):
     assert s["state"] == "started" and isinstance(s["pid"], int) and s["failed"] is False
     os.kill(s["pid"], 0)
     assert real("status idle").code == 0
+
+
+@needs_svinit
+def test_e2e_status_alone(real, svinit):
+    wait_state(real, "web", "started")
+    real("start bad")
+    info = json.loads(real("--json status").out)
+    assert info["pid"] == svinit.proc.pid and info["oneit"] is None and not info["recovered"]
+    assert info["requested"] == [["boot", "started"]]
+    assert sum(info["counts"].values()) == len(SERVICES)
+    assert info["failed"] == [["bad", "exec /nonexistent/program: No such file or directory"]]
+    r = real("status")
+    assert r.code == 0
+    assert "Requested:  boot: started\n" in r.out
+    assert "Failed:     bad (exec /nonexistent/program: No such file or directory)\n" in r.out
+    assert "Services:   %d (" % len(SERVICES) in r.out
 
 
 @needs_svinit

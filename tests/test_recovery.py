@@ -46,6 +46,8 @@ def test_restart_readopts_everything_with_the_same_pids_and_uptimes(supervised):
     err = sv.stderr()
     assert "svinit: restarted: the svinit before (pid %d) died; taking its 5 services back" % old in err
     assert "svinit: restarted: 3 processes re-adopted, 0 exited while svinit was away" in err
+    info = sv.call("info")["svinit"]
+    assert (info["pid"], info["recovered"], info["before"]) == (sv.svinit_pid(), True, old)
     # A re-adopted process that dies now, with svinit there, is an exit like any other:
     # not one "while svinit was away".
     a = before["a"]["pid"]

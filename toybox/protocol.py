@@ -28,6 +28,21 @@ Commands (request fields beyond v/cmd; reply fields when ok):
                                          fails the request with FILE:LINE in error)
   log      name, lines=INT            -> lines: [str...] (its recent output)
   shutdown how="halt"|"poweroff"|"reboot" -> accepted: true (before it is done)
+  info                                -> svinit: INFO (svinit itself, at a glance)
+
+INFO is an object:
+  pid        int                    svinit's PID
+  since      float                  time.time() this svinit started
+  oneit      int | null             the oneit it reports to (its parent), if any
+  requested  [[name, STATE word]]   the services asked for at start-up ("boot"), and where
+                                    each is ("started", "starting", ..., "failed", "unknown")
+  recovered  bool                   this svinit took back the state a svinit before it left
+                                    in the pid dir (it was restarted; boot scripts not rerun)
+  before     int | null             that svinit's PID, when its file said
+  shutdown   str | null             "halt" | "poweroff" | "reboot" | "exit" once asked for
+  counts     {state: int}           how many services are in each state
+  failed     [[name, reason]]       the services stopped because they failed, by name
+  services_dir, pid_dir, socket  str
 
 STATUS is an object:
   name     str

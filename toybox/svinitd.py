@@ -33,7 +33,7 @@ import _signal
 from _heapq import heappop, heappush
 
 from toybox import lib, logs, oneitwire, proc, protocol, syscalls
-from toybox.engine import ServiceSet, STARTING, STARTED, STOPPING
+from toybox.engine import ServiceSet, STARTING, STARTED, STOPPING, STOPPED
 from toybox import engine
 from toybox.piddir import PidDir
 from toybox.poller import EVENT_READ, EVENT_WRITE, Poller
@@ -249,6 +249,8 @@ class Daemon:
         self.recovery_tried = False
         self.requested_failed = False
         self.oneit_pid = None
+        self.recovered = False      # took back a dead svinit's state from the pid dir
+        self.before = None          # and that svinit's PID, when its file said
         self.report_fmt = None
         self.report_buf = b""
         self.away_reports = {}      # at a restart: {pid: status} oneit queued meanwhile
@@ -902,6 +904,9 @@ class Daemon:
             svcs = sorted(self.sset.services.values(), key=lambda s: s.name)
             reply(protocol.reply_ok(services=[s.status() for s in svcs]))
             return
+        if cmd == "info":
+            reply(protocol.reply_ok(svinit=self.info()))
+            return
         if cmd == "shutdown":
             how = req.get("how", "halt")
             if how not in HOWS:
@@ -926,6 +931,26 @@ class Daemon:
             return
         handler(self, svc, req, reply)
         self.sset.process_queues()
+
+    def info(self):
+        """svinit at a glance (protocol.py: INFO)."""
+        counts = {}
+        failed = []
+        for svc in self.sset.services.values():
+            counts[svc.state] = counts.get(svc.state, 0) + 1
+            if svc.failed and svc.state == STOPPED:
+                failed.append([svc.name, svc.reason or "unknown reason"])
+        requested = []
+        for name in self.cfg.names:
+            svc = self.sset.get(name)
+            word = "unknown" if svc is None else "failed" if svc.failed and svc.state == STOPPED \
+                else svc.state
+            requested.append([name, word])
+        return {"pid": os.getpid(), "since": self.since, "oneit": self.oneit_pid,
+                "requested": requested, "recovered": self.recovered, "before": self.before,
+                "shutdown": self.shutdown_how, "counts": counts, "failed": sorted(failed),
+                "services_dir": self.cfg.services_dir, "pid_dir": self.cfg.pid_dir,
+                "socket": self.cfg.socket}
 
     # -- set-up and the loop -------------------------------------------------
 
@@ -1060,6 +1085,9 @@ class Daemon:
         gc.freeze()
         gc.enable()
         if found.records or found.broken:
+            self.recovered = True
+            pid = (found.me or {}).get("pid", "")
+            self.before = int(pid) if pid.isdigit() else None
             from toybox import svrecover    # only after a restart of svinit
             svrecover.recover(self, found)
         else:
