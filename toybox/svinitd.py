@@ -5,10 +5,10 @@ WNOHANG) reaper), and only while the loop waits in it: they are blocked the rest
 time, so that a thousand services dying at a shutdown do not interrupt svinit a thousand
 times while it signals and reaps them (the kernel keeps one of each pending; their bytes
 wake the next wait at once). A SIGCHLD handler left open cost 12 ms of stopping 1000
-services. Children start with an empty mask (spawn.py). Timers in a heap; the control server, service output pipes, readiness
-pipes, exec-status pipes, pidfds and oneit's report pipe are all selector entries whose
-data is a callable taking the event mask. Nothing blocks: svinit's own messages go
-through a bounded buffer to a non-blocking stderr.
+services. Children start with an empty mask (spawn.py). Timers in a heap; the control
+server, service output pipes, readiness pipes, exec-status pipes, pidfds and oneit's
+report pipe are all selector entries whose data is a callable taking the event mask.
+Nothing blocks: svinit's own messages go through a bounded buffer to a non-blocking stderr.
 
 Processes that are not our children: svinit makes itself a child subreaper, so the
 daemons that bgprocess services fork come back to it and are reaped with their exit
