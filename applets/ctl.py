@@ -166,19 +166,14 @@ class Ctl:
         reply = self.call(self.request(cmd, args))
         if not reply.get("ok"):
             return self.failed(cmd, reply)
-        if cmd == "list":
-            services = reply.get("services") or []
+        if cmd in ("list", "info"):
+            key, empty, text = (("services", [], list_text) if cmd == "list"
+                                else ("svinit", {}, info_text))
+            value = reply.get(key) or empty
             if self.json:
-                out_json(services)
+                out_json(value)
             else:
-                out(list_text(services, colour()))
-            return 0
-        if cmd == "info":
-            info = reply.get("svinit") or {}
-            if self.json:
-                out_json(info)
-            else:
-                out(info_text(info, colour()))
+                out(text(value, colour()))
             return 0
         if cmd == "log":
             lines = reply.get("lines") or []
