@@ -44,7 +44,7 @@ class Handler:
             return reply(protocol.reply_ok(services=[services[n] for n in sorted(services)]))
         if cmd == "info":
             return reply(protocol.reply_ok(svinit={
-                "pid": 85, "since": time.time() - 125, "oneit": 1, "requested": [["boot", "started"]],
+                "pid": 85, "since": time.time() - 7300, "oneit": 1, "requested": [["boot", "started"]],
                 "recovered": False, "before": None, "shutdown": None,
                 "counts": {"started": 3, "starting": 1, "stopping": 1, "stopped": 2},
                 "failed": [["getty", "exited 1"]], "services_dir": "/etc/svinit.d",
@@ -230,7 +230,7 @@ def test_status_alone_is_svinit_at_a_glance(ctl, fake):
     r = ctl("status")
     assert r.code == 0 and r.err == ""
     lines = r.out.splitlines()
-    assert lines[0].startswith("svinit:     pid 85, up 2m05s (since ")
+    assert lines[0].startswith("svinit:     pid 85, up 2h01m (since ")
     assert lines[1:] == ["Parent:     oneit (pid 1)",
                          "Requested:  boot: started",
                          "Services:   7 (3 started, 1 starting, 1 stopping, 2 stopped)",

@@ -371,6 +371,11 @@ def test_only_stdio_and_readiness_fd_inherited(svinit):
     assert len(sv.read("fds").split()) == 4
 
 
+def blocked_signals(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([line for line in f if line.startswith("SigBlk:")][0].split()[1], 16)
+
+
 def test_services_start_with_no_signal_blocked_or_ignored(svinit):
     # svinit keeps the signals it handles blocked but while it waits, and ignores SIGPIPE:
     # none of it reaches a service, started by posix_spawn or (run-as) by fork and exec.
@@ -389,9 +394,7 @@ def test_services_start_with_no_signal_blocked_or_ignored(svinit):
         # before it uses one. Every other signal is at its default.
         assert int(fields["SigIgn"], 16) & ~(1 << 31 | 1 << 32) == 0, (name, fields)
     # While svinit waits for something to happen, nothing is blocked: a SIGTERM stops it.
-    unblocked = sv.wait_for(lambda: [line for line in open("/proc/%d/status" % sv.proc.pid)
-                                     if line.startswith("SigBlk:")][0].split()[1] == "0" * 16)
-    assert unblocked
+    assert sv.wait_for(lambda: blocked_signals(sv.proc.pid) == 0, what="svinit's mask empty")
     sv.proc.send_signal(signal.SIGTERM)
     assert sv.proc.wait(20) == 0
 
