@@ -5,7 +5,8 @@ Ask svinit, the service manager, about its services and tell it what to do.
 Commands:
   list                every service, one line each (format below)
   status              svinit itself: PID, uptime, the services asked for at
-                      start-up, how many services are in each state, which failed
+                      start-up and how long after boot they were all up, how many
+                      services are in each state, which failed
   status NAME         state, PID, uptime, restarts, last exit and why it failed
   start NAME          mark NAME active and start it (and what it needs); wait
                       until it has started or failed
@@ -391,6 +392,12 @@ def info_text(info, tty):
         words.append("%s: %s" % (name, col + word + RESET if tty and col else word))
     if words:
         rows.append(("Requested", ", ".join(words)))
+    ready_at, uptime = info.get("ready_at"), info.get("ready_uptime")
+    if isinstance(ready_at, (int, float)) and isinstance(uptime, (int, float)):
+        text = "%s after boot" % ("%.2fs" % uptime if uptime < 60 else duration(uptime))
+        if isinstance(since, (int, float)):
+            text += " (%.2fs after svinit started)" % (ready_at - since)
+        rows.append(("Ready", text))
     if info.get("shutdown"):
         rows.append(("Shutdown", "%s, under way" % info["shutdown"]))
     counts = info.get("counts") or {}

@@ -295,6 +295,10 @@ def test_demo_ctl_status_alone_shows_svinit_at_a_glance(demo):
     assert out.startswith("svinit:     pid %d, up " % svinit_pid(demo)), out
     assert "Parent:     oneit (pid 1)\n" in out, out
     assert "Requested:  boot: started\n" in out, out
+    # When boot had started, in the guest's own clock: after the kernel's part of the boot,
+    # before now.
+    ready = float(re.search(r"^Ready:      ([0-9.]+)s after boot \(([0-9.]+)s after svinit", out, re.M).group(1))
+    assert 0.3 < ready < float(demo.run("cut -d' ' -f1 /proc/uptime")), out
     files = os.listdir(os.path.join(REPO, "initramfs", "rootfs", "etc", "svinit.d"))
     assert "Services:   %d (" % len(files) in out, out
 

@@ -43,8 +43,10 @@ class Handler:
         if cmd == "list":
             return reply(protocol.reply_ok(services=[services[n] for n in sorted(services)]))
         if cmd == "info":
+            since = time.time() - 7300
             return reply(protocol.reply_ok(svinit={
-                "pid": 85, "since": time.time() - 7300, "oneit": 1, "requested": [["boot", "started"]],
+                "pid": 85, "since": since, "oneit": 1, "requested": [["boot", "started"]],
+                "ready_at": since + 0.46, "ready_uptime": 2.04,
                 "recovered": False, "before": None, "shutdown": None,
                 "counts": {"started": 3, "starting": 1, "stopping": 1, "stopped": 2},
                 "failed": [["getty", "exited 1"]], "services_dir": "/etc/svinit.d",
@@ -233,6 +235,7 @@ def test_status_alone_is_svinit_at_a_glance(ctl, fake):
     assert lines[0].startswith("svinit:     pid 85, up 2h01m (since ")
     assert lines[1:] == ["Parent:     oneit (pid 1)",
                          "Requested:  boot: started",
+                         "Ready:      2.04s after boot (0.46s after svinit started)",
                          "Services:   7 (3 started, 1 starting, 1 stopping, 2 stopped)",
                          "Failed:     getty (exited 1)",
                          "Files:      /etc/svinit.d",
@@ -255,7 +258,9 @@ def test_status_alone_in_a_shutdown_after_a_restart_with_many_failed():
     assert "Services:   0\n" in text
     assert "Failed:     f00 (exited 1), " in text and "f09 (exited 1), and 2 more (ctl list)\n" in text
     assert "Recovered:  the svinit before (pid 6) died; this one took its services back\n" in text
-    assert "Parent" not in text and "\033[" not in text
+    assert "Parent" not in text and "Ready" not in text and "\033[" not in text
+    info.update(ready_at=1000.0, ready_uptime=7300.0)
+    assert "Ready:      2h01m after boot\n" in info_text(info, False)
     assert "\033[31mboot: failed" not in info_text(info, True)
     assert "boot: \033[31mfailed\033[0m" in info_text(info, True)
 
@@ -566,6 +571,10 @@ def test_e2e_status_alone(real, svinit):
     info = json.loads(real("--json status").out)
     assert info["pid"] == svinit.proc.pid and info["oneit"] is None and not info["recovered"]
     assert info["requested"] == [["boot", "started"]]
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    assert info["since"] <= info["ready_at"] <= time.time()
+    assert uptime - 60 < info["ready_uptime"] <= uptime + 0.1
     assert sum(info["counts"].values()) == len(SERVICES)
     assert info["failed"] == [["bad", "exec /nonexistent/program: No such file or directory"]]
     r = real("status")

@@ -39,6 +39,10 @@ INFO is an object:
   recovered  bool                   this svinit took back the state a svinit before it left
                                     in the pid dir (it was restarted; boot scripts not rerun)
   before     int | null             that svinit's PID, when its file said
+  ready_at   float | null           time.time() when all the requested services had first
+                                    started (null until then, and in a recovered svinit)
+  ready_uptime float | null         the same moment in seconds since the machine booted
+                                    (CLOCK_BOOTTIME: the kernel's own start included)
   shutdown   str | null             "halt" | "poweroff" | "reboot" | "exit" once asked for
   counts     {state: int}           how many services are in each state
   failed     [[name, reason]]       the services stopped because they failed, by name

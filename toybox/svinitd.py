@@ -250,6 +250,8 @@ class Daemon:
         self.requested_failed = False
         self.oneit_pid = None
         self.recovered = False      # took back a dead svinit's state from the pid dir
+        self.requested = None       # the services start_requested() asked for
+        self.ready = None           # (time.time(), CLOCK_BOOTTIME) when all of them first started
         self.before = None          # and that svinit's PID, when its file said
         self.report_fmt = None
         self.report_buf = b""
@@ -699,6 +701,7 @@ class Daemon:
             # The inittab stands in for a missing `boot`.
             names = [n for n in names if n in self.sset or n != "boot"] + self.inittab_names
         started = False
+        self.requested = names
         for name in names:
             svc = self.sset.get(name)
             if svc is None:
@@ -716,6 +719,11 @@ class Daemon:
             self.boot_failed("nothing to start")
 
     def _requested_event(self, svc, event):
+        if event == engine.EV_STARTED and self.ready is None:
+            get = self.sset.get
+            if all(get(n) is not None and get(n).state == STARTED for n in self.requested):
+                # For `ctl status`: how long the boot took, as a kernel tester reads it.
+                self.ready = (time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))
         if event == engine.EV_FAILEDSTART and not self.sset.shutting_down:
             self.requested_failed = True
             self.boot_failed("%s failed" % svc.name)
@@ -941,13 +949,14 @@ class Daemon:
             if svc.failed and svc.state == STOPPED:
                 failed.append([svc.name, svc.reason or "unknown reason"])
         requested = []
-        for name in self.cfg.names:
+        for name in self.requested or self.cfg.names:
             svc = self.sset.get(name)
             word = "unknown" if svc is None else "failed" if svc.failed and svc.state == STOPPED \
                 else svc.state
             requested.append([name, word])
         return {"pid": os.getpid(), "since": self.since, "oneit": self.oneit_pid,
                 "requested": requested, "recovered": self.recovered, "before": self.before,
+                "ready_at": self.ready and self.ready[0], "ready_uptime": self.ready and self.ready[1],
                 "shutdown": self.shutdown_how, "counts": counts, "failed": sorted(failed),
                 "services_dir": self.cfg.services_dir, "pid_dir": self.cfg.pid_dir,
                 "socket": self.cfg.socket}
