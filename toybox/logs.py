@@ -18,6 +18,7 @@ lost, and so is the in-memory tail.
 """
 from toybox import sysos as os     # posix, and os's helpers without its import
 from _collections import deque     # (collections itself costs an import)
+import _stat
 
 from toybox import fs
 
@@ -203,12 +204,12 @@ def own_pipe(pid):
             st = os.stat("/proc/%d/fd/%d" % (pid, fd))
         except OSError:
             continue
-        if (st.st_mode & 0o170000) != 0o010000:     # not a FIFO
+        if not _stat.S_ISFIFO(st.st_mode):
             continue
         info = fs.read_text("/proc/%d/fdinfo/%d" % (pid, fd), 4096) or ""
         for line in info.splitlines():
             if line.startswith("flags:"):
-                if int(line.split()[1], 8) & 3 == 2:      # O_ACCMODE, O_RDWR
+                if int(line.split()[1], 8) & os.O_ACCMODE == os.O_RDWR:
                     return str(st.st_ino)
                 break
     return None
