@@ -948,15 +948,16 @@ class Daemon:
             counts[svc.state] = counts.get(svc.state, 0) + 1
             if svc.failed and svc.state == STOPPED:
                 failed.append([svc.name, svc.reason or "unknown reason"])
+        failed_names = {name for name, _ in failed}
         requested = []
         for name in self.requested or self.cfg.names:
             svc = self.sset.get(name)
-            word = "unknown" if svc is None else "failed" if svc.failed and svc.state == STOPPED \
-                else svc.state
+            word = "unknown" if svc is None else "failed" if name in failed_names else svc.state
             requested.append([name, word])
+        ready_at, ready_uptime = self.ready or (None, None)
         return {"pid": os.getpid(), "since": self.since, "oneit": self.oneit_pid,
                 "requested": requested, "recovered": self.recovered, "before": self.before,
-                "ready_at": self.ready and self.ready[0], "ready_uptime": self.ready and self.ready[1],
+                "ready_at": ready_at, "ready_uptime": ready_uptime,
                 "shutdown": self.shutdown_how, "counts": counts, "failed": sorted(failed),
                 "services_dir": self.cfg.services_dir, "pid_dir": self.cfg.pid_dir,
                 "socket": self.cfg.socket}
