@@ -388,7 +388,7 @@ def info_text(info, tty):
         rows.append(("Parent", "oneit (pid %s)" % info["oneit"]))
     words = []
     for name, word in info.get("requested") or []:
-        col = {"started": GREEN, "starting": YELLOW, "stopping": YELLOW, "failed": RED}.get(word)
+        _, col = mark_of({"state": word, "failed": word == "failed"})   # the colours list uses
         words.append("%s: %s" % (name, col + word + RESET if tty and col else word))
     if words:
         rows.append(("Requested", ", ".join(words)))
