@@ -182,6 +182,8 @@ class Ctl:
                 out_json(lines)
             elif lines:
                 out("".join(ln if ln.endswith("\n") else ln + "\n" for ln in lines))
+            elif not self.quiet and reply.get("discarded"):
+                lib.warn("%s: its output is discarded (log-type = none)" % args[0])
             elif not self.quiet:
                 # Not an error, but not a silence to puzzle over either (the demo's httpd
                 # pipes its output to the logger: /var/log/messages has it).

@@ -62,7 +62,7 @@ class Handler:
             return reply(protocol.reply_ok(service=s))
         if cmd == "log":
             lines = s.get("log", ["line %%d" %% i for i in range(req["lines"])])
-            return reply(protocol.reply_ok(lines=lines))
+            return reply(protocol.reply_ok(lines=lines, discarded=bool(s.get("discarded"))))
         if cmd in ("start", "wake", "restart"):
             if s.get("fails"):
                 s.update(state="stopped", target="stopped", pid=None, failed=True, reason="exited 1")
@@ -370,7 +370,8 @@ def test_log(ctl, fake):
 
 
 def test_an_empty_log_is_said_so_on_stderr(testcmd, tmp_path):
-    f = Fake(tmp_path, quiet=dict(status("quiet", pid=77), log=[]))
+    f = Fake(tmp_path, quiet=dict(status("quiet", pid=77), log=[]),
+             dropped=dict(status("dropped", pid=78), log=[], discarded=True))
     try:
         def ctl(args):
             return testcmd("ctl " + args, env={"SVINIT_SOCKET": f.path})
@@ -378,6 +379,9 @@ def test_an_empty_log_is_said_so_on_stderr(testcmd, tmp_path):
         assert (r.code, r.out, r.err) == (0, "", "ctl: quiet: nothing in its log\n")
         assert ctl("-q log quiet").err == ""
         assert json.loads(ctl("--json log quiet").out) == []
+        r = ctl("log dropped")
+        assert (r.code, r.out, r.err) == (0, "", "ctl: dropped: its output is discarded (log-type = none)\n")
+        assert ctl("-q log dropped").err == ""
     finally:
         f.stop()
 

@@ -47,6 +47,7 @@ P = "command = /bin/p\n"
     ("restart_limit_interval", 10.0), ("start_timeout", 60.0), ("stop_timeout", 10.0),
     ("term_signal", 15), ("smooth_recovery", False), ("pid_file", None), ("logfile", None),
     ("logfile_max_size", 1024 * 1024), ("logfile_permissions", 0o600),
+    ("log_type", None), ("log_buffer_size", None),
     ("ready_notification", None), ("options", set()), ("tty", None), ("askfirst", False),
     ("inittab_action", None), ("exec_path", None), ("warnings", []),
 ])
@@ -103,7 +104,15 @@ def test_default_working_dir_is_the_service_files_dir(tmp_path):
     (P + "smooth-recovery = false\n", "smooth_recovery", False),
     (P + "logfile = /var/log/p.log\n", "logfile", "/var/log/p.log"),
     (P + "logfile = p.log\nlog-type = none\n", "logfile", None),
+    (P + "log-type = none\nlogfile = p.log\n", "logfile", None),
+    (P + "logfile = p.log\nlog-type = none\n", "log_type", "none"),
     (P + "logfile = /l\nlog-type = file\n", "logfile", "/l"),
+    (P + "log-type = file\nlogfile = /l\n", "log_type", "file"),
+    (P + "log-type = buffer\n", "log_type", "buffer"),
+    (P + "log-type = buffer\nlogfile = /l\n", "logfile", None),
+    (P + "logfile = /l\n", "log_type", None),
+    (P + "log-buffer-size = 4096\n", "log_buffer_size", 4096),
+    (P + "log-buffer-size = 8k\n", "log_buffer_size", 8192),
     (P + "logfile-max-size = 4096\n", "logfile_max_size", 4096),
     (P + "logfile-max-size = 64k\n", "logfile_max_size", 65536),
     (P + "logfile-max-size = 2M\n", "logfile_max_size", 2 * 1024 * 1024),
@@ -264,7 +273,14 @@ def test_substitution_in_paths_and_dependency_names(tmp_path):
     (P + "logfile-max-size = lots\n",
      "svc:2: logfile-max-size: expected a size in bytes (k, M, G suffixes allowed), not 'lots'"),
     (P + "logfile-permissions = 999\n", "svc:2: logfile-permissions: expected octal permissions like 600, not '999'"),
-    (P + "log-type = buffer\n", "svc:2: log-type: 'buffer' is not supported (file or none)"),
+    (P + "log-type = pipe\n",
+     "svc:2: log-type: 'pipe' is not supported (it needs consumer-of) (file, buffer or none)"),
+    (P + "log-type = syslog\n", "svc:2: log-type: 'syslog' is not supported (file, buffer or none)"),
+    (P + "log-type = file\n", "svc:2: log-type: file needs a logfile"),
+    (P + "log-buffer-size = 0\n",
+     "svc:2: log-buffer-size: expected a size in bytes above 0 (k, M, G suffixes allowed), not '0'"),
+    (P + "log-buffer-size = big\n",
+     "svc:2: log-buffer-size: expected a size in bytes above 0 (k, M, G suffixes allowed), not 'big'"),
     (P + "ready-notification = pipefd:x\n", "svc:2: ready-notification: expected pipefd:N or pipevar:VAR, not 'pipefd:x'"),
     (P + "ready-notification = pipevar:\n", "svc:2: ready-notification: expected pipefd:N or pipevar:VAR, not 'pipevar:'"),
     (P + "ready-notification = socket\n", "svc:2: ready-notification: expected pipefd:N or pipevar:VAR, not 'socket'"),
@@ -350,6 +366,14 @@ def test_dot_d_dangling_entry_and_missing_dir_are_warnings(tmp_path):
     warnings = [str(w).replace(str(tmp_path) + "/", "") for w in descs["boot"].warnings]
     assert warnings == ["boot:3: depends-on.d: nodir.d: No such file or directory",
                         "boot:2: waits-for.d: ignoring gone: no such service"]
+
+
+def test_a_logfile_beside_log_type_buffer_or_none_is_ignored_with_a_warning(tmp_path):
+    for kind in ("buffer", "none"):
+        d = load(tmp_path, P + "logfile = /var/log/p\nlog-type = %s\n" % kind)
+        assert d.logfile is None
+        assert [str(w).replace(str(tmp_path) + "/", "") for w in d.warnings] == [
+            "svc:2: logfile: ignored, log-type is %s" % kind]
 
 
 def test_dot_d_entry_that_is_also_listed_explicitly_must_exist(tmp_path):

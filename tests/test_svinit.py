@@ -343,6 +343,46 @@ def test_log_tail_and_logfile(svinit):
     assert sv.call("log", name="filed", lines=5)["lines"] == ["to-file"]
 
 
+def test_log_types_none_buffer_and_buffer_size(svinit):
+    sv = svinit({
+        "boot": "type = internal\ndepends-on: quiet\ndepends-on: kept\ndepends-on: long\n",
+        # none: stdout and stderr are /dev/null, no pipe; nothing kept.
+        "quiet": scripted("[ /proc/self/fd/1 -ef /dev/null ] && [ /proc/self/fd/2 -ef /dev/null ] "
+                          "&& echo devnull > @ROOT@/fds; echo gone") +
+                 "log-type = none\n",
+        # buffer: the tail only (the logfile is ignored), at most log-buffer-size bytes of it.
+        "kept": scripted("echo aaaa; echo bbbb; echo cccc") +
+                "logfile = @ROOT@/never.log\nlog-type = buffer\nlog-buffer-size = 10\n",
+        "long": scripted("echo 0123456789abcdef") + "log-buffer-size = 10\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.read("fds") == "devnull\n"          # the test builtin: the shell's own fds
+    got = sv.call("log", name="quiet", lines=5)
+    assert (got["lines"], got["discarded"]) == ([], True)
+    got = sv.call("log", name="kept", lines=5)
+    assert (got["lines"], got["discarded"]) == (["bbbb", "cccc"], False)
+    assert not os.path.exists(sv.path("never.log"))
+    assert "logfile: ignored, log-type is buffer" in sv.stderr()
+    assert sv.call("log", name="long", lines=5)["lines"] == ["6789abcdef"]
+
+
+def test_tail_size_counts_bytes_and_applies_to_what_is_kept_already():
+    from toybox import logs
+    out = logs.Output("x", lambda msg: None)
+    out.configure(None, 0, 0o600)
+    out.feed("één\ntwo\nthree\n".encode())
+    assert out.lines(10) == ["één", "two", "three"]
+    out.configure(None, 0, 0o600, tail_max=9)      # a reload with log-buffer-size = 9
+    assert out.lines(10) == ["two", "three"]       # "één" is 5 bytes: 5 + 3 + 5 > 9
+    out.feed(b"four\n")
+    assert out.lines(10) == ["three", "four"]      # 5 + 4 bytes; with two, 12
+    out.feed(b"0123456789ab\n")
+    assert out.lines(10) == ["3456789ab"]          # longer than the whole size: its end
+    out.configure(None, 0, 0o600)                  # back to 100 lines: nothing comes back
+    out.feed(b"five\n")
+    assert out.lines(10) == ["3456789ab", "five"]
+
+
 def test_logfile_is_capped_with_one_rotation(svinit):
     sv = svinit({
         "boot": scripted("for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$$i-xxxxxxxxxxxxxxxxxxxxxxxxxx; "

@@ -39,17 +39,23 @@ class Output:
         self.fd = None          # the open logfile
         self.size = 0
         self.tail = deque(maxlen=TAIL_LINES)
+        self.tail_max = None     # log-buffer-size: the tail's bytes at most (else TAIL_LINES lines)
+        self.tail_bytes = 0      # counted only while tail_max is set
         self.partial = b""
         self.pipes = set()      # read ends still open (an old launch's children may write on)
         self.failed_path = None  # logfile we could not write: warned once
 
-    def configure(self, logfile, max_size, mode):
+    def configure(self, logfile, max_size, mode, tail_max=None):
         if logfile != self.logfile:
             self.close_file()
             self.failed_path = None
         self.logfile = logfile
         self.max_size = max_size or 0
         self.mode = mode
+        if tail_max != self.tail_max:
+            self.tail_max = tail_max
+            self.tail_bytes = sum(_size(line) for line in self.tail) if tail_max else 0
+            self._trim()
 
     def new_pipe(self):
         """(read_fd, write_fd, pipe id) for a launch: the write end goes to the child as 1
@@ -99,21 +105,33 @@ class Output:
         if self.logfile is not None:
             self._write(data)
 
-    def note(self, text):
-        """A line of svinit's own about this service, in the tail (not in the logfile)."""
-        self._flush_partial()
-        self.tail.append(text)
-
     def _keep_tail(self, data):
         lines = (self.partial + data).split(b"\n")
         self.partial = lines.pop()[:MAX_LINE]
         for line in lines[-TAIL_LINES:]:
-            self.tail.append(line[:MAX_LINE].decode("utf-8", "replace"))
+            self._append(line[:MAX_LINE].decode("utf-8", "replace"))
 
-    def _flush_partial(self):
-        if self.partial:
-            self.tail.append(self.partial.decode("utf-8", "replace"))
-            self.partial = b""
+    def _append(self, line):
+        if self.tail_max is None:
+            self.tail.append(line)
+            return
+        if len(self.tail) == TAIL_LINES:
+            self.tail_bytes -= _size(self.tail[0])
+        self.tail.append(line)
+        self.tail_bytes += _size(line)
+        self._trim()
+
+    def _trim(self):
+        """Under log-buffer-size: the oldest lines go until the tail fits; a last line
+        longer than the whole size keeps its end."""
+        if self.tail_max is None:
+            return
+        while self.tail_bytes > self.tail_max and len(self.tail) > 1:
+            self.tail_bytes -= _size(self.tail.popleft())
+        if self.tail and self.tail_bytes > self.tail_max:
+            last = self.tail.pop().encode()[-self.tail_max:].decode("utf-8", "ignore")
+            self.tail.append(last)
+            self.tail_bytes = _size(last)
 
     def _open(self):
         try:
@@ -178,6 +196,11 @@ class Output:
         if self.partial:
             out.append(self.partial.decode("utf-8", "replace"))
         return out[-n:] if n > 0 else []
+
+
+def _size(line):
+    """A tail line's size in bytes, as the service wrote it (invalid bytes count as 3)."""
+    return len(line.encode())
 
 
 def child_end(r, w):

@@ -26,7 +26,8 @@ Commands (request fields beyond v/cmd; reply fields when ok):
   signal   name, signal=INT           -> service: STATUS
   reload   name                       -> service: STATUS (file re-read; a bad file
                                          fails the request with FILE:LINE in error)
-  log      name, lines=INT            -> lines: [str...] (its recent output)
+  log      name, lines=INT            -> lines: [str...] (its recent output),
+                                         discarded: bool (log-type = none: output not kept)
   shutdown how="halt"|"poweroff"|"reboot" -> accepted: true (before it is done)
   info                                -> svinit: INFO (svinit itself, at a glance)
 

@@ -33,7 +33,7 @@ SUBST_KEYS = ("working-dir", "logfile", "pid-file", "env-file", "chain-to",
 # instead of silently losing a limit or a socket.
 UNSUPPORTED_KEYS = frozenset((
     "prepared-by", "socket-listen", "socket-permissions", "socket-uid", "socket-gid",
-    "logfile-uid", "logfile-gid", "log-buffer-size", "consumer-of", "load-options",
+    "logfile-uid", "logfile-gid", "consumer-of", "load-options",
     "inittab-id", "inittab-line", "rlimit-nofile", "rlimit-core", "rlimit-data",
     "rlimit-addrspace", "nice", "ioprio", "oom-score-adj", "capabilities", "securebits",
     "run-in-cgroup"))
@@ -44,7 +44,9 @@ KEYS = frozenset((
     "before", "after", "chain-to", "restart", "restart-delay", "restart-limit-count",
     "restart-limit-interval", "start-timeout", "stop-timeout", "term-signal", "termsignal",
     "smooth-recovery", "pid-file", "logfile", "logfile-max-size", "logfile-permissions",
-    "log-type", "ready-notification", "options", "unless-mounted"))
+    "log-type", "log-buffer-size", "ready-notification", "options", "unless-mounted"))
+# log-type: where a service's output goes (Dinit's words; `pipe` needs consumer-of).
+LOG_TYPES = ("file", "buffer", "none")
 
 DEFAULT_LOGFILE_MAX_SIZE = 1024 * 1024
 
@@ -125,6 +127,9 @@ class Description:
         self.logfile = None
         self.logfile_max_size = DEFAULT_LOGFILE_MAX_SIZE
         self.logfile_permissions = 0o600
+        # None: svinit's own default, the tail in memory and the logfile if one is set.
+        self.log_type = None
+        self.log_buffer_size = None    # bytes of the tail kept; None: TAIL_LINES lines
         self.ready_notification = None
         self.unless_mounted = None
         self.options = set()
@@ -664,10 +669,17 @@ def _apply(d, num, key, op, value, lookup):
     elif key in ("logfile", "pid-file"):
         setattr(d, key.replace("-", "_"), v if os.path.isabs(v) else os.path.join(d.services_dir, v))
     elif key == "log-type":
-        if v == "none":
-            d.logfile = None
-        elif v != "file":
-            raise LoadError(path, num, "log-type: '%s' is not supported (file or none)" % v)
+        if v not in LOG_TYPES:
+            why = " (it needs consumer-of)" if v == "pipe" else ""
+            raise LoadError(path, num, "log-type: '%s' is not supported%s (file, buffer or none)"
+                            % (v, why))
+        d.log_type = v
+    elif key == "log-buffer-size":
+        n = _size(v)
+        if not n:
+            raise LoadError(path, num, "log-buffer-size: expected a size in bytes above 0 "
+                            "(k, M, G suffixes allowed), not '%s'" % v)
+        d.log_buffer_size = n
     elif key == "run-as":
         try:
             d.uid, d.gid, d.groups = _resolve_user(v)
@@ -762,6 +774,12 @@ def _finish(d):
                         "options: kill-all-on-stop is only for scripted and internal services")
     if d.restart == "on-failure" and d.type not in PROCESS_TYPES:
         d.restart = "no"
+    if d.log_type == "file" and d.logfile is None:
+        raise LoadError(path, d.line_of("log-type"), "log-type: file needs a logfile")
+    if d.log_type in ("buffer", "none") and d.logfile is not None:
+        d.warnings.append(LoadError(path, d.line_of("logfile"), "logfile: ignored, log-type is %s"
+                                    % d.log_type))
+        d.logfile = None
 
 
 def load_dir(services_dir, environ=None, extra=None):

@@ -211,4 +211,6 @@ def cmd_log(daemon, svc, req, reply):
     out = daemon.outputs.get(svc.name)
     if out is None:
         out = daemon.output(svc)
-    reply(protocol.reply_ok(lines=out.lines(min(n, MAX_LOG_LINES))))
+    # What a launch before a reload to log-type = none wrote is still there.
+    reply(protocol.reply_ok(lines=out.lines(min(n, MAX_LOG_LINES)),
+                            discarded=svc.desc.log_type == "none"))

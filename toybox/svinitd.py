@@ -498,7 +498,7 @@ class Daemon:
         logfile = desc.logfile
         if logfile is not None and not os.path.isabs(logfile):
             logfile = os.path.join(desc.working_dir or "/", logfile)
-        out.configure(logfile, desc.logfile_max_size, desc.logfile_permissions)
+        out.configure(logfile, desc.logfile_max_size, desc.logfile_permissions, desc.log_buffer_size)
         return out
 
     def env_for(self, desc):
@@ -526,6 +526,8 @@ class Daemon:
             if "runs-on-console" in desc.options and os.isatty(0):
                 tty = console_device()
                 ctty = tty is not None
+        elif tty is None and desc.log_type == "none":
+            fds = {0: self.devnull, 1: self.devnull, 2: self.devnull}
         elif tty is None:
             out = self.output(svc)
             log_r, log_w, pipe_id = out.new_pipe()
