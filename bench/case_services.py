@@ -25,7 +25,7 @@ import time
 
 from bench import procs
 from bench.common import PYTHON, error, row, spawn_wait, unavailable
-from bench.managers import ALL, BASE, FLOORS, VARIANTS, last_line
+from bench.managers import ALL, BASE, FLOORS, SAME_WORK, VARIANTS, last_line
 from bench.peers import Unavailable
 
 START_TIMEOUT = 120
@@ -179,7 +179,7 @@ def run(quick):
             d = os.path.join(tmp, "n%d" % n)
             os.makedirs(d)
             managers, broken = [], {}
-            for cls in ALL + VARIANTS + FLOORS:
+            for cls in ALL + VARIANTS + SAME_WORK_CLASSES + FLOORS:
                 try:
                     managers.append(cls(d, n))
                 except Unavailable as e:
@@ -203,6 +203,7 @@ def run(quick):
 
 
 ALL_NAMES = [cls.name for cls in ALL]
+SAME_WORK_CLASSES = [c for pair in SAME_WORK for c in pair[:2] if not isinstance(c, str)]
 GOALS = {   # figure -> peer -> (goal ratio, goal text)
     "start": {"Dinit": (1.0, "<= 1x"), "supervisord": (0.1, ">= 10x faster")},
     "pss": {"runit": (1.0, "<= 1x"), "s6": (1.0, "<= 1x"), "supervisord": (1.0, "<= 1x")},
@@ -258,8 +259,26 @@ def table(n, got, broken, extras, startups, row_notes):
             rows.append(row(label, ours[fig], peer, got[peer][fig], goal, unit=unit, note=note,
                             goal_text=text))
         if fig in ("start", "stop"):
+            rows += same_work_rows(fig, label, got, broken)
             rows += variant_rows(fig, label, ours, got, broken, row_notes)
             rows += floor_rows(fig, label, ours, got, broken, row_notes)
+    return rows
+
+
+def same_work_rows(fig, label, got, broken):
+    """svinit beside Dinit where both do the same with the services' output (Dinit's
+    default discards it, svinit's keeps the last lines): the goal, for the same work."""
+    rows = []
+    for ours, peer, what in SAME_WORK:
+        ours, peer = [c if isinstance(c, str) else c.name for c in (ours, peer)]
+        case = "%s, %s" % (label, what)
+        why = broken.get(ours) or broken.get(peer)
+        if why:
+            rows.append(broken_row(case, why, peer))
+        elif fig in got.get(ours, {}) and fig in got.get(peer, {}):
+            goal, text = GOALS[fig]["Dinit"]
+            rows.append(row(case, got[ours][fig], peer, got[peer][fig], goal, goal_text=text,
+                            note="this project's column: %s" % ours))
     return rows
 
 

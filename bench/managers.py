@@ -44,15 +44,17 @@ def write(path, text, mode=0o644):
     os.chmod(path, mode)
 
 
-def dinit_services(directory, n):
+def dinit_services(directory, n, extra=""):
     """Dinit's format, read by both Dinit and svinit: `boot` waits for all N (a soft
-    dependency, so one service's restart does not restart boot)."""
+    dependency, so one service's restart does not restart boot). extra: more settings
+    for every service."""
     if os.path.isdir(directory):
         return directory
     os.makedirs(directory)
     for i in range(1, n + 1):
         write(os.path.join(directory, "s%d" % i),
-              "type = process\ncommand = %s\nrestart = yes\nrestart-delay = 0\n" % " ".join(sleep_argv(i)))
+              "type = process\ncommand = %s\nrestart = yes\nrestart-delay = 0\n%s"
+              % (" ".join(sleep_argv(i)), extra))
     write(os.path.join(directory, "boot"),
           "type = internal\n" + "".join("waits-for: s%d\n" % i for i in range(1, n + 1)))
     return directory
@@ -187,6 +189,28 @@ class Dinit(CtlManager):
         return popen([self.dinit, "-u", "-q", "-d", self.svc, "-p", self.sock, "boot"], self.log)
 
 
+class DinitBuffer(Dinit):
+    """Dinit keeping each service's output in memory, as svinit does by default (Dinit's
+    own default, log-type = none, gives the services /dev/null): the same work as svinit."""
+    name = "Dinit, log-type = buffer"
+
+    def __init__(self, tmp, n):
+        Dinit.__init__(self, tmp, n)
+        self.svc = dinit_services(os.path.join(tmp, "dinit-buffer.d"), n, "log-type = buffer\n")
+        self.sock = os.path.join(tmp, "dinit-buffer.sock")
+        self.log = os.path.join(tmp, "dinit-buffer.log")
+        self.ctl = self.ctl[:-1] + [self.sock]
+
+
+class SvinitNoOutput(Svinit):
+    """svinit giving each service /dev/null, as Dinit does by default: the same work as Dinit."""
+    name = "svinit, log-type = none"
+
+    def __init__(self, tmp, n):
+        Svinit.__init__(self, tmp, n, tag="svinit-none")
+        self.svc = dinit_services(os.path.join(tmp, "dinit-none.d"), n, "log-type = none\n")
+
+
 class Runit:
     name = "runit"
     depth = 2
@@ -296,4 +320,8 @@ class PythonFloor:
 
 ALL = [Svinit, Dinit, Runit, S6, Supervisord]
 VARIANTS = [SvinitDiskPids]     # svinit itself, set up otherwise: beside it, not peers
+# svinit and Dinit doing the same work with their output: (this project's column, the
+# peer, what the row says). Dinit discards it by default, svinit keeps the last lines.
+SAME_WORK = [("svinit", DinitBuffer, "output kept in memory by both"),
+             (SvinitNoOutput, "Dinit", "output discarded by both")]
 FLOORS = [PythonFloor]          # what svinit's figures stand on: beside it, not peers

@@ -147,6 +147,45 @@ def test_svinit_with_its_pid_dir_on_disk_is_beside_its_usual_self(quick_run):
         assert "pid dir on" in r["note"] and "tmpfs" not in r["note"], r
 
 
+def test_svinit_and_dinit_are_also_set_side_by_side_doing_the_same_work(quick_run):
+    """Dinit discards a service's output by default, svinit keeps its last lines: the
+    start and stop goals are also judged with both keeping it (Dinit's log-type = buffer)
+    and both discarding it (svinit's log-type = none)."""
+    _, out = quick_run
+    with open(out / "results.json") as f:
+        rows = json.load(f)["rows"]
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    for fig in ("start", "stop"):
+        usual = by[("%s 50 services" % fig, "Dinit")]
+        kept = by[("%s 50 services, output kept in memory by both" % fig, "Dinit, log-type = buffer")]
+        gone = by[("%s 50 services, output discarded by both" % fig, "Dinit")]
+        if usual["note"].startswith("unavailable"):
+            assert kept["note"].startswith("unavailable") and gone["note"].startswith("unavailable")
+            continue
+        assert kept["ours"] == usual["ours"] and kept["peer"] > 0, (kept, usual)
+        assert gone["peer"] == usual["peer"] and gone["ours"] > 0, (gone, usual)
+        for r in (kept, gone):
+            assert r["goal"] == "<= 1x" and r["met"] == (r["ratio"] <= 1.0), r
+        assert kept["note"] == "this project's column: svinit", kept
+        assert gone["note"] == "this project's column: svinit, log-type = none", gone
+
+
+def test_same_work_rows_say_why_a_side_is_missing():
+    sys.path.insert(0, REPO)
+    from bench import case_services
+    fig = {"start": 0.2, "pss": 8.0, "rss": 11.0, "stop": 0.03}
+    names = ("svinit", "Dinit", "runit", "s6", "supervisord", "svinit, log-type = none")
+    got = {name: dict(fig) for name in names}
+    got["svinit, log-type = none"]["start"] = 0.15
+    broken = {"Dinit, log-type = buffer": "error: dinit exited with status 1 while starting"}
+    rows = case_services.table(200, got, broken, False, {}, {})
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    r = by[("start 200 services, output discarded by both", "Dinit")]
+    assert (r["ours"], r["peer"], r["ratio"], r["met"]) == (0.15, 0.2, 0.15 / 0.2, True), r
+    r = by[("start 200 services, output kept in memory by both", "Dinit, log-type = buffer")]
+    assert r["note"] == "error: dinit exited with status 1 while starting" and r["met"] is False, r
+
+
 def test_markdown_table_matches_the_json(quick_run):
     _, out = quick_run
     with open(out / "results.json") as f:
