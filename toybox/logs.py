@@ -54,7 +54,7 @@ class Output:
         self.mode = mode
         if tail_max != self.tail_max:
             self.tail_max = tail_max
-            self.tail_bytes = sum(_size(line) for line in self.tail) if tail_max else 0
+            self.tail_bytes = sum(_nbytes(line) for line in self.tail) if tail_max else 0
             self._trim()
 
     def new_pipe(self):
@@ -116,9 +116,9 @@ class Output:
             self.tail.append(line)
             return
         if len(self.tail) == TAIL_LINES:
-            self.tail_bytes -= _size(self.tail[0])
+            self.tail_bytes -= _nbytes(self.tail[0])
         self.tail.append(line)
-        self.tail_bytes += _size(line)
+        self.tail_bytes += _nbytes(line)
         self._trim()
 
     def _trim(self):
@@ -127,11 +127,11 @@ class Output:
         if self.tail_max is None:
             return
         while self.tail_bytes > self.tail_max and len(self.tail) > 1:
-            self.tail_bytes -= _size(self.tail.popleft())
+            self.tail_bytes -= _nbytes(self.tail.popleft())
         if self.tail and self.tail_bytes > self.tail_max:
             last = self.tail.pop().encode()[-self.tail_max:].decode("utf-8", "ignore")
             self.tail.append(last)
-            self.tail_bytes = _size(last)
+            self.tail_bytes = _nbytes(last)
 
     def _open(self):
         try:
@@ -198,7 +198,7 @@ class Output:
         return out[-n:] if n > 0 else []
 
 
-def _size(line):
+def _nbytes(line):
     """A tail line's size in bytes, as the service wrote it (invalid bytes count as 3)."""
     return len(line.encode())
 
