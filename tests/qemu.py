@@ -288,23 +288,3 @@ def build_image(out, overlays=(), epoch=None, extra=()):
     if p.returncode != 0:
         raise AssertionError("mkimage failed (%d):\n%s%s" % (p.returncode, p.stdout, p.stderr))
     return str(out)
-
-
-def time_to_ready(image, append="", ready=r"svinit: boot: started", shell=r"[#$] ", timeout=180):
-    """Boot image once and measure how long until `ready` shows on the console.
-
-    Returns {"wall": seconds from starting QEMU to that console line,
-             "uptime": the guest kernel's uptime at that moment, from the
-             timestamp of the same line in the kernel log (svinit copies its
-             messages to /dev/kmsg), or None if no such line is there,
-             "image_bytes": the archive's size}.
-    Needs a shell on the console (the demo's `shell` service) to read dmesg;
-    `shell` is a regex of its prompt. The VM is killed before returning."""
-    with Qemu(image, append, timeout=timeout) as vm:
-        vm.expect(ready)
-        wall = time.monotonic() - vm.started
-        vm.expect(shell)
-        vm.run("true")
-        found = re.search(r"^\[\s*(\d+\.\d+)\] " + ready, vm.run("dmesg"), re.M)
-    return {"wall": wall, "uptime": float(found.group(1)) if found else None,
-            "image_bytes": os.path.getsize(image)}
