@@ -34,6 +34,12 @@ def our_sleeps():
     return out
 
 
+def rows_of(out):
+    """The rows of a run's results.json."""
+    with open(out / "results.json") as f:
+        return json.load(f)["rows"]
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
@@ -74,16 +80,14 @@ def test_the_python_figures_run_under_the_interpreter_the_image_packs(quick_run)
     sys.path.insert(0, os.path.join(REPO, "initramfs"))
     import mkimage
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     first = [r for r in rows if r["case"].startswith("start-up: ")][0]
     assert first["note"].endswith("runs under %s" % mkimage.default_python()), first
 
 
 def test_every_case_is_in_the_table(quick_run):
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     cases = " ".join(r["case"] for r in rows)
     errors = ["%s: %s" % (r["case"], r["note"]) for r in rows if (r["note"] or "").startswith("error")]
     for word in ("start-up", "orphans", "start 50 services", "supervision tree", "stop 50 services",
@@ -93,8 +97,7 @@ def test_every_case_is_in_the_table(quick_run):
 
 def test_service_peers_each_have_rows(quick_run):
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     peers = {r["peer_name"] for r in rows if r["case"] == "start 50 services"}
     assert peers == {"Dinit", "runit", "s6", "supervisord", "Python floor"}
 
@@ -104,8 +107,7 @@ def test_svinit_is_set_beside_the_least_a_python_supervisor_does(quick_run):
     then a kill and reap loop), svinit's in the same row, and the floor beside the peers
     that carry a goal in the note."""
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     by = {(r["case"], r["peer_name"]): r for r in rows}
     for fig in ("start", "stop"):
         r = by[("%s 50 services" % fig, "Python floor")]
@@ -129,8 +131,7 @@ def test_svinit_with_its_pid_dir_on_disk_is_beside_its_usual_self(quick_run):
     with the pid dir on a tmpfs (or said unavailable where the temporary directory is a
     tmpfs too)."""
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     for fig in ("start", "stop"):
         # svinit's usual figure, in every row of the case whose peer could be measured
         # (Dinit's is unavailable where there is no source snapshot beside the checkout).
@@ -152,8 +153,7 @@ def test_svinit_and_dinit_are_also_set_side_by_side_doing_the_same_work(quick_ru
     start and stop goals are also judged with both keeping it (Dinit's log-type = buffer)
     and both discarding it (svinit's log-type = none)."""
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     by = {(r["case"], r["peer_name"]): r for r in rows}
     for fig in ("start", "stop"):
         usual = by[("%s 50 services" % fig, "Dinit")]
@@ -188,8 +188,7 @@ def test_same_work_rows_say_why_a_side_is_missing():
 
 def test_markdown_table_matches_the_json(quick_run):
     _, out = quick_run
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     lines = (out / "results.md").read_text().splitlines()
     assert lines[0].startswith("| case | this project | peer |")
     assert lines[1].startswith("|---|")
@@ -300,8 +299,7 @@ def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
     an SVG timeline that parses and names the demo's services."""
     p, out, _ = quick_boot
     assert p.returncode == 0, p.stderr[-2000:]
-    with open(out / "results.json") as f:
-        rows = json.load(f)["rows"]
+    rows = rows_of(out)
     errors = [r for r in rows if (r["note"] or "").startswith(("error", "unavailable"))]
     assert not errors, errors
     by = {r["case"]: r for r in rows}
