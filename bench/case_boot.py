@@ -40,7 +40,7 @@ import tempfile
 import time
 
 from bench import busybox_image, common, timeline
-from bench.common import REPO, error, row, unavailable
+from bench.common import REPO, error, row, spread, unavailable
 
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
@@ -78,19 +78,6 @@ def boot_once(qemu, image, append, keep=None, qemu_args=()):
         return wall, uptime
     finally:
         vm.kill()
-
-
-def spread(ours, theirs, goal=None):
-    """How noisy the ratio is: the lowest and highest of the rounds' own ratios (each
-    round boots both images one after the other), and with a goal, in how many rounds
-    the ratio was within it."""
-    ratios = [a / b for (a, _), (b, _) in zip(ours, theirs)]
-    if len(ratios) < 2:
-        return "one round"
-    text = "rounds' ratios %.2f-%.2fx" % (min(ratios), max(ratios))
-    if goal is not None:
-        text += ", within %gx in %d of %d" % (goal, sum(r <= goal for r in ratios), len(ratios))
-    return text
 
 
 def instructions_to_ready(qemu, image, append):
@@ -256,18 +243,20 @@ def run(quick):
                 rows.append(error(case, "; ".join(["%s image: %s" % (name, summary(errors[name]))] + booted),
                                   "busybox init"))
     else:
-        wall = {k: statistics.median(w for w, _ in got[k]) for k in ("demo", "busybox")}
+        def walls(name):
+            return [w for w, _ in got[name]]
+        wall = {k: statistics.median(walls(k)) for k in ("demo", "busybox")}
         up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], GOAL,
                         note="wall from QEMU start, median of %d, %d vCPU%s; %s; guest uptime at "
                         "marker %.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "",
-                                                  spread(got["demo"], got["busybox"], GOAL),
+                                                  spread(walls("demo"), walls("busybox"), GOAL),
                                                   up["demo"], up["busybox"])))
         if got["demo-1"] and got["busybox-1"] and "demo-1" not in errors and "busybox-1" not in errors:
-            rows.append(row(ONE_CPU_CASE, statistics.median(w for w, _ in got["demo-1"]), "busybox init",
-                            statistics.median(w for w, _ in got["busybox-1"]), None,
+            rows.append(row(ONE_CPU_CASE, statistics.median(walls("demo-1")), "busybox init",
+                            statistics.median(walls("busybox-1")), None,
                             note="the same boots with -smp 1, in the same rotation: svinit's parallel "
-                            "start has no second CPU to use; %s" % spread(got["demo-1"], got["busybox-1"])))
+                            "start has no second CPU to use; %s" % spread(walls("demo-1"), walls("busybox-1"))))
         elif "demo-1" in errors or "busybox-1" in errors:
             rows.append(error(ONE_CPU_CASE, summary(errors.get("demo-1") or errors["busybox-1"]),
                               "busybox init"))

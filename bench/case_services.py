@@ -1,7 +1,8 @@
 """Service managers side by side: svinit, Dinit, runit, s6 and supervisord, each with
 the same N trivial services (`sleep`, restarted when they die, no delay configured;
 see managers.py for each one's configuration). For each manager, in one run, the
-managers taking turns (ROUNDS rounds, medians):
+managers taking turns (5 rounds, medians; the goals' rows also say how the rounds' own
+ratios spread):
   - start N: from launching the manager until all N service processes have exec'd
     `sleep` (found by their exact command lines in the manager's process tree)
   - memory: PSS of the whole supervision tree (the manager, and runsv / s6-supervise
@@ -24,7 +25,7 @@ import tempfile
 import time
 
 from bench import procs
-from bench.common import PYTHON, error, row, spawn_wait, unavailable
+from bench.common import PYTHON, error, row, spawn_wait, spread, unavailable
 from bench.managers import ALL, BASE, FLOORS, SAME_WORK, VARIANTS, last_line
 from bench.peers import Unavailable
 
@@ -163,7 +164,7 @@ def medians(samples):
 
 def run(quick):
     sizes = [50] if quick else [200, 1000]
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     extra_rounds = {"status": 5, "restart": 3} if quick else {"status": 20, "restart": 10}
     procs.reaper()
     rows = []
@@ -198,7 +199,7 @@ def run(quick):
                 sys.stderr.write("bench: services n=%d round %d done\n" % (n, r + 1))
             got = {name: medians(s) for name, s in samples.items() if s and name not in broken}
             notes = {m.name: m.row_note for m in managers if hasattr(m, "row_note")}
-            rows += table(n, got, broken, n == sizes[-1], startups, notes)
+            rows += table(n, got, broken, n == sizes[-1], startups, notes, samples)
     return rows
 
 
@@ -215,7 +216,20 @@ LABELS = {"start": "start %d services", "pss": "supervision tree PSS, %d service
           "status": "status query (%d services)"}
 
 
-def table(n, got, broken, extras, startups, row_notes):
+def noise(fig, ours, peer, per_round, goal):
+    """The rounds' own ratios of a start or stop figure (the two managers took their turns
+    one after the other in each round), as a note's last part; "" without them."""
+    if fig not in ("start", "stop") or not per_round or ours not in per_round or peer not in per_round:
+        return ""
+    a, b = per_round[ours], per_round[peer]
+    if len(a) != len(b) or len(a) < 2:
+        return ""
+    return spread([x[fig] for x in a], [x[fig] for x in b], goal)
+
+
+def table(n, got, broken, extras, startups, row_notes, per_round=None):
+    """The rows of one N. got: {manager: {figure: median}}; per_round: {manager: [{figure:
+    value} per round]}, for how much a goal's ratio moved from round to round."""
     rows = []
     notes = {cls.name: cls.note for cls in ALL}
     figures = ["start", "pss", "stop"] + (["status", "restart"] if extras else [])
@@ -256,16 +270,18 @@ def table(n, got, broken, extras, startups, row_notes):
             if fig == "status":
                 note = "each beside its own floor: %.1f / %.1f ms" % (ours["floor"] * 1000,
                                                                       got[peer]["floor"] * 1000)
+            if goal is not None:
+                note = "; ".join(t for t in (note, noise(fig, "svinit", peer, per_round, goal)) if t)
             rows.append(row(label, ours[fig], peer, got[peer][fig], goal, unit=unit, note=note,
                             goal_text=text))
         if fig in ("start", "stop"):
-            rows += same_work_rows(fig, label, got, broken)
+            rows += same_work_rows(fig, label, got, broken, per_round)
             rows += variant_rows(fig, label, ours, got, broken, row_notes)
             rows += floor_rows(fig, label, ours, got, broken, row_notes)
     return rows
 
 
-def same_work_rows(fig, label, got, broken):
+def same_work_rows(fig, label, got, broken, per_round=None):
     """svinit beside Dinit where both do the same with the services' output (Dinit's
     default discards it, svinit's keeps the last lines): the goal, for the same work."""
     rows = []
@@ -277,8 +293,10 @@ def same_work_rows(fig, label, got, broken):
             rows.append(broken_row(case, why, peer))
         elif fig in got.get(ours, {}) and fig in got.get(peer, {}):
             goal, text = GOALS[fig]["Dinit"]
+            note = "; ".join(t for t in ("this project's column: %s" % ours,
+                                         noise(fig, ours, peer, per_round, goal)) if t)
             rows.append(row(case, got[ours][fig], peer, got[peer][fig], goal, goal_text=text,
-                            note="this project's column: %s" % ours))
+                            note=note))
     return rows
 
 

@@ -75,6 +75,19 @@ def row(case, ours, peer_name, peer, goal_ratio, unit="s", lower_is_better=True,
             "met": met, "unit": unit, "note": note}
 
 
+def spread(ours, theirs, goal=None):
+    """How noisy a ratio is: the lowest and highest of the rounds' own ratios (each round
+    measures both sides one after the other: a slow moment of the host weighs on both),
+    and with a goal, in how many rounds the ratio was within it."""
+    ratios = [a / b for a, b in zip(ours, theirs) if b]
+    if len(ratios) < 2:
+        return "one round"
+    text = "rounds' ratios %.2f-%.2fx" % (min(ratios), max(ratios))
+    if goal is not None:
+        text += ", within %gx in %d of %d" % (goal, sum(r <= goal for r in ratios), len(ratios))
+    return text
+
+
 def unavailable(case, peer_name, why):
     return {"case": case, "ours": None, "peer_name": peer_name, "peer": None, "ratio": None,
             "goal": None, "met": None, "unit": "", "note": "unavailable: " + why}

@@ -186,6 +186,28 @@ def test_same_work_rows_say_why_a_side_is_missing():
     assert r["note"] == "error: dinit exited with status 1 while starting" and r["met"] is False, r
 
 
+def test_goal_rows_say_how_far_the_ratio_moved_between_rounds():
+    sys.path.insert(0, REPO)
+    from bench import case_services
+    names = ("svinit", "Dinit", "runit", "s6", "supervisord", "svinit, log-type = none",
+             "Dinit, log-type = buffer")
+    per_round = {name: [{"start": 0.2, "stop": 0.03, "pss": 8.0, "rss": 11.0}
+                        for _ in range(3)] for name in names}
+    per_round["svinit"][1]["start"] = 0.22         # one round 1.10x Dinit, two 1.00x
+    got = {name: case_services.medians(s) for name, s in per_round.items()}
+    rows = case_services.table(200, got, {}, False, {}, {}, per_round)
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    assert by[("start 200 services", "Dinit")]["note"] == \
+        "rounds' ratios 1.00-1.10x, within 1x in 2 of 3", by[("start 200 services", "Dinit")]
+    kept = by[("start 200 services, output kept in memory by both", "Dinit, log-type = buffer")]
+    assert kept["note"] == "this project's column: svinit; rounds' ratios 1.00-1.10x, within 1x in 2 of 3"
+    assert "rounds'" not in by[("start 200 services", "runit")]["note"]      # no goal there
+    assert "rounds'" not in by[("supervision tree PSS, 200 services", "runit")]["note"]
+    # One round (--quick): nothing to say.
+    rows = case_services.table(200, got, {}, False, {}, {}, {k: v[:1] for k, v in per_round.items()})
+    assert [r["note"] for r in rows if r["case"] == "start 200 services" and r["peer_name"] == "Dinit"] == [""]
+
+
 def test_markdown_table_matches_the_json(quick_run):
     _, out = quick_run
     rows = rows_of(out)
@@ -323,9 +345,9 @@ def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
 
 
 def test_boot_note_says_how_noisy_the_ratio_is_and_how_often_it_met_the_goal():
-    from bench.case_boot import spread
-    ours = [(2.4, 0), (2.6, 0), (2.2, 0)]
-    busybox = [(1.9, 0), (1.9, 0), (2.0, 0)]
+    from bench.common import spread
+    ours = [2.4, 2.6, 2.2]
+    busybox = [1.9, 1.9, 2.0]
     assert spread(ours, busybox, 1.3) == "rounds' ratios 1.10-1.37x, within 1.3x in 2 of 3"
     assert spread(ours, busybox) == "rounds' ratios 1.10-1.37x"
     assert spread(ours[:1], busybox[:1], 1.3) == "one round"
