@@ -204,7 +204,7 @@ def run(quick):
 
 
 ALL_NAMES = [cls.name for cls in ALL]
-SAME_WORK_CLASSES = [c for pair in SAME_WORK for c in pair[:2] if not isinstance(c, str)]
+SAME_WORK_CLASSES = [c for pair in SAME_WORK for c in pair[:2] if c not in ALL]
 GOALS = {   # figure -> peer -> (goal ratio, goal text)
     "start": {"Dinit": (1.0, "<= 1x"), "supervisord": (0.1, ">= 10x faster")},
     "pss": {"runit": (1.0, "<= 1x"), "s6": (1.0, "<= 1x"), "supervisord": (1.0, "<= 1x")},
@@ -286,7 +286,7 @@ def same_work_rows(fig, label, got, broken, per_round=None):
     default discards it, svinit's keeps the last lines): the goal, for the same work."""
     rows = []
     for ours, peer, what in SAME_WORK:
-        ours, peer = [c if isinstance(c, str) else c.name for c in (ours, peer)]
+        ours, peer = ours.name, peer.name
         case = "%s, %s" % (label, what)
         why = broken.get(ours) or broken.get(peer)
         if why:

@@ -116,9 +116,9 @@ class Svinit(CtlManager):
     depth = 1
     note = ""
 
-    def __init__(self, tmp, n, piddir=None, tag="svinit"):
+    def __init__(self, tmp, n, piddir=None, tag="svinit", services="dinit.d", extra=""):
         bindir = make_bindir(os.path.join(tmp, "bin"))
-        self.svc = dinit_services(os.path.join(tmp, "dinit.d"), n)
+        self.svc = dinit_services(os.path.join(tmp, services), n, extra)
         self.piddir = pid_dir(tmp) if piddir is None else piddir
         self.sock = os.path.join(tmp, tag + ".sock")
         self.svinit = os.path.join(bindir, "svinit")
@@ -178,11 +178,11 @@ class Dinit(CtlManager):
     depth = 1
     note = ""
 
-    def __init__(self, tmp, n):
+    def __init__(self, tmp, n, tag="dinit", extra=""):
         self.dinit, dinitctl = ensure_dinit()
-        self.svc = dinit_services(os.path.join(tmp, "dinit.d"), n)
-        self.sock = os.path.join(tmp, "dinit.sock")
-        self.log = os.path.join(tmp, "dinit.log")
+        self.svc = dinit_services(os.path.join(tmp, tag + ".d"), n, extra)
+        self.sock = os.path.join(tmp, tag + ".sock")
+        self.log = os.path.join(tmp, tag + ".log")
         self.ctl = [dinitctl, "-p", self.sock]
 
     def launch(self):
@@ -195,11 +195,7 @@ class DinitBuffer(Dinit):
     name = "Dinit, log-type = buffer"
 
     def __init__(self, tmp, n):
-        Dinit.__init__(self, tmp, n)
-        self.svc = dinit_services(os.path.join(tmp, "dinit-buffer.d"), n, "log-type = buffer\n")
-        self.sock = os.path.join(tmp, "dinit-buffer.sock")
-        self.log = os.path.join(tmp, "dinit-buffer.log")
-        self.ctl = self.ctl[:-1] + [self.sock]
+        Dinit.__init__(self, tmp, n, "dinit-buffer", "log-type = buffer\n")
 
 
 class SvinitNoOutput(Svinit):
@@ -207,8 +203,8 @@ class SvinitNoOutput(Svinit):
     name = "svinit, log-type = none"
 
     def __init__(self, tmp, n):
-        Svinit.__init__(self, tmp, n, tag="svinit-none")
-        self.svc = dinit_services(os.path.join(tmp, "dinit-none.d"), n, "log-type = none\n")
+        Svinit.__init__(self, tmp, n, tag="svinit-none", services="dinit-none.d",
+                        extra="log-type = none\n")
 
 
 class Runit:
@@ -322,6 +318,6 @@ ALL = [Svinit, Dinit, Runit, S6, Supervisord]
 VARIANTS = [SvinitDiskPids]     # svinit itself, set up otherwise: beside it, not peers
 # svinit and Dinit doing the same work with their output: (this project's column, the
 # peer, what the row says). Dinit discards it by default, svinit keeps the last lines.
-SAME_WORK = [("svinit", DinitBuffer, "output kept in memory by both"),
-             (SvinitNoOutput, "Dinit", "output discarded by both")]
+SAME_WORK = [(Svinit, DinitBuffer, "output kept in memory by both"),
+             (SvinitNoOutput, Dinit, "output discarded by both")]
 FLOORS = [PythonFloor]          # what svinit's figures stand on: beside it, not peers
