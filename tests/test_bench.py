@@ -208,6 +208,25 @@ def test_goal_rows_say_how_far_the_ratio_moved_between_rounds():
     assert [r["note"] for r in rows if r["case"] == "start 200 services" and r["peer_name"] == "Dinit"] == [""]
 
 
+def test_the_reaping_row_says_how_far_the_ratio_moved_between_rounds():
+    sys.path.insert(0, REPO)
+    from bench import case_orphans
+    times = {"oneit": [0.16, 0.17, 0.24], "tini": [0.16, 0.15, 0.15], "dumb-init": [0.16] * 3}
+    rss = {k: [8000.0] * 3 for k in times}
+    rows = case_orphans.table(1000, times, rss, {})
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    tini = by[("reap 1000 orphans (container PID 1)", "tini")]
+    assert tini["met"] is True and abs(tini["ratio"] - 0.17 / 0.15) < 1e-9
+    assert tini["note"] == "rounds' ratios 1.00-1.60x, within 1.5x in 2 of 3", tini
+    assert "rounds'" not in by[("reap 1000 orphans (container PID 1)", "dumb-init")]["note"]
+    # A missing peer is said so; one round (--quick) says nothing of rounds.
+    rows = case_orphans.table(200, {k: v[:1] for k, v in times.items()},
+                              {k: v[:1] for k, v in rss.items()}, {"dumb-init": "not installed"})
+    by = {(r["case"], r["peer_name"]): r for r in rows}
+    assert by[("reap 200 orphans (container PID 1)", "tini")]["note"] == ""
+    assert by[("reap 200 orphans (container PID 1)", "dumb-init")]["note"] == "unavailable: not installed"
+
+
 def test_markdown_table_matches_the_json(quick_run):
     _, out = quick_run
     rows = rows_of(out)
