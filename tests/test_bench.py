@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -399,3 +400,67 @@ def test_the_work_floor_starts_the_demos_services_in_its_order():
 def test_quick_boot_case_leaves_no_qemu_behind(quick_boot):
     _, _, before = quick_boot
     assert bench_qemus() - before == set()
+
+
+# -- the kernel's process events (bench/events.py) -------------------------------------
+
+class FakeEvents:
+    """take() hands out one batch per call, then nothing."""
+
+    def __init__(self, *batches):
+        self.batches = list(batches)
+        self.lost = False
+
+    def take(self):
+        return self.batches.pop(0) if self.batches else []
+
+
+def test_a_process_last_exec_is_the_one_that_counts():
+    sys.path.insert(0, REPO)
+    from bench import events
+    numbers = {10: 1, 11: 2}
+    # Service 1's process shows the service's command line already at its first exec
+    # (a run script's shell): its later exec, read after all were seen, counts.
+    fake = FakeEvents([("exec", 10, 100), ("exit", 99, 120), ("exec", 12, 130), ("exec", 11, 150)],
+                      [("exec", 10, 300)])
+    assert events.wait_execs(fake, numbers.get, [1, 2], 5) == {1: 300, 2: 150}
+
+
+def test_waiting_for_execs_stops_when_the_manager_is_gone():
+    sys.path.insert(0, REPO)
+    from bench import events
+    fake = FakeEvents([("exec", 10, 100)])
+    t0 = time.monotonic()
+    assert events.wait_execs(fake, {10: 1}.get, [1, 2], 30, alive=lambda: False) == {1: 100}
+    assert time.monotonic() - t0 < 5
+
+
+def test_waiting_for_exits_gives_each_pid_its_time():
+    sys.path.insert(0, REPO)
+    from bench import events
+    fake = FakeEvents([("exit", 5, 50), ("exec", 6, 60)], [("exit", 6, 70), ("exit", 7, 80)])
+    assert events.wait_exits(fake, [5, 6], 5) == {5: 50, 6: 70}
+    assert events.wait_exits(FakeEvents(), [5], 0.05) == {}
+
+
+def test_the_kernels_events_time_a_childs_exec_and_exit():
+    sys.path.insert(0, REPO)
+    from bench import events
+    ev = events.open_events()
+    if ev is None:
+        pytest.skip("no proc connector here (needs root and CONFIG_PROC_EVENTS)")
+    try:
+        ev.take()
+        t0 = time.monotonic_ns()
+        child = subprocess.Popen(["/bin/sleep", "0.2"])
+        try:
+            execs = events.wait_execs(ev, lambda pid: 1 if pid == child.pid else None, [1], 10)
+            exits = events.wait_exits(ev, [child.pid], 10)
+        finally:
+            child.wait()
+        assert set(execs) == {1} and set(exits) == {child.pid}
+        assert t0 < execs[1] < exits[child.pid] <= time.monotonic_ns()
+        assert exits[child.pid] - execs[1] >= 150e6       # it slept 0.2 s in between
+        assert not ev.lost
+    finally:
+        ev.close()
