@@ -11,6 +11,7 @@ observer reads its queue now and then, and the times are the kernel's.
 Root only (CAP_NET_ADMIN), and a kernel with CONFIG_PROC_EVENTS: Events() raises
 OSError without them, and the cases fall back to polling.
 """
+import errno
 import os
 import socket
 import struct
@@ -61,8 +62,10 @@ class Events:
                 data = self.sock.recv(65536)
             except BlockingIOError:
                 return out
-            except OSError:     # ENOBUFS: the queue overflowed, events were dropped
-                self.lost = True
+            except OSError as e:
+                if e.errno != errno.ENOBUFS:
+                    raise
+                self.lost = True    # the queue overflowed: events were dropped
                 continue
             at = 0
             while at + PIDS_AT + 8 <= len(data):

@@ -6,9 +6,10 @@ usage: orphans_workload.py N RESULT_FILE
 An intermediate process forks N sleepers and exits, so they are reparented to the init;
 closing a pipe then makes them all exit together. We then look every 0.5 ms for the
 /proc entries of those still there (a zombie keeps its entry until it is reaped) until
-none is left, and write "seconds rss_kb" to RESULT_FILE. (A scan of all of /proc, ~1000
-files, took longer than the reaping it measured: the figure came in steps of one scan,
-and the scans took a CPU from the init and the exiting processes.)
+none is left, and write "seconds rss_kb" to RESULT_FILE. (A scan of all of /proc took
+~25 ms with the 1000 orphans there, against ~3 ms for this first look: the figure came
+in steps of a scan, and the scans kept a CPU busy beside the init and the exiting
+processes.)
 """
 import os
 import posix
