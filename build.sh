@@ -25,7 +25,7 @@ REPO=$PWD
 BUILD=$REPO/build
 CACHE=$REPO/.cache
 IMAGE=$BUILD/initramfs.cpio
-KERNEL_CMDLINE="console=ttyS0 panic=-1 quiet printk.devkmsg=on PYTHONHASHSEED=0"
+KERNEL_CMDLINE="console=ttyS0 panic=-1 quiet printk.devkmsg=on no_timer_check PYTHONHASHSEED=0"
 export DEBIAN_FRONTEND=noninteractive
 
 say() { printf 'build.sh: %s\n' "$*" >&2; }
