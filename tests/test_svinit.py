@@ -636,10 +636,14 @@ def test_kill_all_on_stop_terms_then_kills_every_process_below_svinit(svinit):
     sv.wait_state("boot", "started")
     sv.wait_for(lambda: sv.read("up"), what="stubborn to trap TERM")
     me = sv.proc.pid
-    below = sv.wait_for(lambda: (lambda d: len(d) >= 4 and d)(descendants(me)),
-                        what="a, its orphan and stubborn")
-    cmdlines = [cmdline(p) for p in below]
-    assert "/bin/sleep 1002" in cmdlines and "/bin/sleep 1001" in cmdlines
+
+    def all_below():
+        # `setsid` execs the orphan's sleep a moment after it shows up as a process.
+        d = descendants(me)
+        found = [cmdline(p) for p in d]
+        return d if "/bin/sleep 1002" in found and "/bin/sleep 1001" in found else None
+    below = sv.wait_for(all_below, what="a, its orphan and stubborn")
+    assert len(below) >= 4
     t0 = time.monotonic()
     reply = sv.call("stop", name="final")
     assert reply["ok"], reply
