@@ -55,6 +55,15 @@ ICOUNT = ["-icount", "shift=0,sleep=off"] + ONE_CPU
 CLOCKS = "python3 -S -c 'import time; print(time.time(), time.clock_gettime(time.CLOCK_BOOTTIME))'"
 
 
+def host_load(loads):
+    """The host's load while the boots ran, beside its CPU count: on a busy shared host the
+    Python boots slow down more than busybox's (the floor image has read 1.26x instead of
+    1.10-1.12x with a load average of 50 on two CPUs), so a ratio is read with it."""
+    if not loads:
+        return "host load not known"
+    return "host load average %.1f-%.1f on %d CPUs" % (min(loads), max(loads), os.cpu_count() or 1)
+
+
 def vcpus(words):
     """The vCPU count in QEMU options (the last -smp N), 1 without one."""
     n = 1
@@ -202,7 +211,9 @@ def run(quick):
                        ("busybox-1", bb, "", ONE_CPU)]
         got = {name: [] for name in ("demo", "busybox", "demo-1", "busybox-1") + tuple(FLOORS)}
         images += [(name, path, "", ()) for name, path in floors.items()]
+        loads = []      # the host's 1-minute load average as each round began
         for r in range(rounds):
+            loads.append(os.getloadavg()[0])
             for name, image, append, extra in (images if r % 2 == 0 else images[::-1]):
                 if name in errors:
                     continue
@@ -249,9 +260,9 @@ def run(quick):
         up = {k: statistics.median(u for _, u in got[k]) for k in ("demo", "busybox")}
         rows.append(row(case, wall["demo"], "busybox init", wall["busybox"], GOAL,
                         note="wall from QEMU start, median of %d, %d vCPU%s; %s; guest uptime at "
-                        "marker %.2f / %.2f s" % (rounds, cpus, "s" if cpus > 1 else "",
-                                                  spread(walls("demo"), walls("busybox"), GOAL),
-                                                  up["demo"], up["busybox"])))
+                        "marker %.2f / %.2f s; %s" % (rounds, cpus, "s" if cpus > 1 else "",
+                                                      spread(walls("demo"), walls("busybox"), GOAL),
+                                                      up["demo"], up["busybox"], host_load(loads))))
         if got["demo-1"] and got["busybox-1"] and "demo-1" not in errors and "busybox-1" not in errors:
             rows.append(row(ONE_CPU_CASE, statistics.median(walls("demo-1")), "busybox init",
                             statistics.median(walls("busybox-1")), None,

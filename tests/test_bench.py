@@ -5,6 +5,7 @@ picture. No timing is asserted here: speed is what the table reports, not what a
 may fail on.
 """
 import json
+import re
 import os
 import subprocess
 import sys
@@ -357,6 +358,7 @@ def test_quick_boot_case_gives_its_rows_and_picture(quick_boot):
     assert "oneit and svinit add %.2fx above it" % ((main["ours"] - work["ours"]) / main["peer"]) \
         in work["note"], work
     assert "the work floor" in by["boot: guest instructions, /init to all-ready"]["note"]
+    assert re.search(r"host load average [0-9.]+-[0-9.]+ on \d+ CPUs$", main["note"]), main
     import xml.etree.ElementTree as ET
     svg = ET.parse(str(out / "boot-timeline.svg")).getroot()
     texts = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
@@ -371,6 +373,12 @@ def test_boot_note_says_how_noisy_the_ratio_is_and_how_often_it_met_the_goal():
     assert spread(ours, busybox, 1.3) == "rounds' ratios 1.10-1.37x, within 1.3x in 2 of 3"
     assert spread(ours, busybox) == "rounds' ratios 1.10-1.37x"
     assert spread(ours[:1], busybox[:1], 1.3) == "one round"
+
+
+def test_boot_note_gives_the_hosts_load_while_the_boots_ran():
+    from bench.case_boot import host_load
+    assert host_load([0.5, 3.25, 1.0]).startswith("host load average 0.5-3.2 on ")
+    assert host_load([]) == "host load not known"
 
 
 def test_the_work_floor_starts_the_demos_services_in_its_order():
