@@ -32,6 +32,10 @@ PIDS_AT = EVENT_AT + EVENT.size
 RCVBUF = 64 << 20   # every fork, exec and exit of the machine queues here between reads
 
 
+class Lost(RuntimeError):
+    """The kernel dropped events (the queue was full): a figure from them can't be trusted."""
+
+
 class Events:
     """Exec and exit events since the subscription: take() gives those queued."""
 
@@ -55,7 +59,7 @@ class Events:
     def take(self):
         """[(what, pid, timestamp_ns)] of the exec and exit events queued (what is "exec"
         or "exit"; pid the process's, its thread group id). Sets .lost if the kernel
-        dropped some (a full queue)."""
+        dropped some (a full queue): wait_execs() and wait_exits() raise Lost then."""
         out = []
         while True:
             try:
@@ -96,11 +100,19 @@ def open_events():
         return None
 
 
+def _checked(events):
+    """events.take(), or Lost if any event of the measurement was dropped."""
+    got = events.take()
+    if events.lost:
+        raise Lost("the kernel dropped process events (its queue was full)")
+    return got
+
+
 def wait_execs(events, number, wanted, timeout, alive=lambda: True, interval=0.005):
     """Wait for the execs that make the processes of services `wanted` (numbers; number(pid)
     tells a process's service number, None for other processes). Returns {n: timestamp_ns
     of the last exec of n's process}, complete, or what it had when alive() turned false
-    or timeout seconds went by. A process may exec more than once on its way (a run
+    or timeout seconds went by; Lost if the kernel dropped events. A process may exec more than once on its way (a run
     script's shell execs the service): its last exec is the one that counts, so once all
     are seen the queue is read once more after a short while."""
     got = {}
@@ -108,7 +120,7 @@ def wait_execs(events, number, wanted, timeout, alive=lambda: True, interval=0.0
     end = time.monotonic() + timeout
 
     def read():
-        for what, pid, stamp in events.take():
+        for what, pid, stamp in _checked(events):
             if what == "exec":
                 n = number(pid)
                 if n in wanted and stamp > got.get(n, 0):
@@ -127,12 +139,12 @@ def wait_execs(events, number, wanted, timeout, alive=lambda: True, interval=0.0
 
 def wait_exits(events, pids, timeout, interval=0.002):
     """Wait for the exits of `pids`: {pid: timestamp_ns} for all of them, or those seen by
-    timeout seconds."""
+    timeout seconds; Lost if the kernel dropped events."""
     got = {}
     pids = set(pids)
     end = time.monotonic() + timeout
     while True:
-        for what, pid, stamp in events.take():
+        for what, pid, stamp in _checked(events):
             if what == "exit" and pid in pids:
                 got[pid] = stamp
         if len(got) == len(pids) or time.monotonic() > end:

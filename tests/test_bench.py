@@ -5,8 +5,8 @@ picture. No timing is asserted here: speed is what the table reports, not what a
 may fail on.
 """
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time
@@ -449,6 +449,17 @@ def test_waiting_for_exits_gives_each_pid_its_time():
     fake = FakeEvents([("exit", 5, 50), ("exec", 6, 60)], [("exit", 6, 70), ("exit", 7, 80)])
     assert events.wait_exits(fake, [5, 6], 5) == {5: 50, 6: 70}
     assert events.wait_exits(FakeEvents(), [5], 0.05) == {}
+
+
+def test_a_measurement_the_kernel_dropped_events_from_is_refused():
+    sys.path.insert(0, REPO)
+    from bench import events
+    fake = FakeEvents([("exec", 10, 100)])
+    fake.lost = True
+    with pytest.raises(events.Lost, match="dropped process events"):
+        events.wait_execs(fake, {10: 1}.get, [1], 5)
+    with pytest.raises(events.Lost):
+        events.wait_exits(fake, [10], 5)
 
 
 def test_the_kernels_events_time_a_childs_exec_and_exit():
