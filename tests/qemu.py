@@ -27,9 +27,10 @@ except ImportError:     # test_image.py builds images without it; available() sa
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE_APPEND = "console=ttyS0 panic=-1 quiet printk.devkmsg=on no_timer_check PYTHONHASHSEED=0"
 QEMU = "qemu-system-x86_64"
-# SeaBIOS's last words before the kernel, and its screen reset: then the first character
-# from the guest (a lookahead, so that it stays for the caller's expect).
-FIRST_OUTPUT = r"Booting from ROM\.+(?!\.)(?:\x1b(?:\[[0-9;?]*[A-Za-z]|c)|\s)*(?=[^\s\x1b])"
+# SeaBIOS's last words before the kernel; FIRST_OUTPUT: them, its screen reset, then the
+# first character from the guest (a lookahead, so that it stays for the caller's expect).
+FIRMWARE_BANNER = "Booting from ROM"
+FIRST_OUTPUT = FIRMWARE_BANNER + r"\.+(?!\.)(?:\x1b(?:\[[0-9;?]*[A-Za-z]|c)|\s)*(?=[^\s\x1b])"
 KERNEL_SILENCE = 120    # seconds: a good boot prints within 2-30 (a loaded host), from /init
 
 _kernel = None
@@ -141,7 +142,7 @@ class Qemu:
             except pexpect.TIMEOUT:
                 pass
             now = time.monotonic()
-            if seen is None and "Booting from ROM" in (self.child.buffer or ""):
+            if seen is None and FIRMWARE_BANNER in (self.child.buffer or ""):
                 seen = now
             if seen is None and now - t0 > self.timeout:
                 return None
