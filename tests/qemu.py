@@ -186,13 +186,16 @@ class Qemu:
         """Where the guest's vCPUs are, from QEMU's monitor (Ctrl-A c on the console, which
         is -serial mon:stdio): each one's RIP and whether it is halted (idle), so that a boot
         that shows nothing says whether the kernel, or a program, was running. Called when
-        an expect times out, the VM about to be killed; "" if the monitor does not answer."""
+        an expect times out. Ctrl-A c again then gives the console back to the guest: a
+        test group that shares one VM goes on talking to the guest's shell after one of
+        its tests timed out. "" if the monitor does not answer."""
         try:
             self.child.send("\x01c")
             self.child.expect(r"\(qemu\) ", timeout=5)
             self.child.send("info registers -a\r")
             self.child.expect(r"\(qemu\) ", timeout=10)
             dump = self.child.before or ""
+            self.child.send("\x01c")
         except (pexpect.ExceptionPexpect, OSError):
             return ""
         cpus = []

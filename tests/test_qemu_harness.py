@@ -1,8 +1,11 @@
 """tests/qemu.py's own behaviour where a real boot can't be made to show it: a kernel that
 hangs before /init (about one boot in several hundred under QEMU 7.2's TCG here) is booted
 once more, and what the guest prints first is left for the test's own expect. QEMU is
-stood in for by a shell script that prints what SeaBIOS prints."""
+stood in for by a shell script that prints what SeaBIOS prints (or, for the monitor, a
+Python script that switches between the guest and the monitor on Ctrl-A c as QEMU's
+`-serial mon:stdio` does)."""
 import os
+import sys
 
 import pytest
 
@@ -80,5 +83,69 @@ def test_a_vm_without_the_firmware_banner_is_left_to_the_callers_expect(tmp_path
         assert vm.hangs == []
         with pytest.raises(qemu.BootError, match="QEMU exited"):
             vm.expect("never printed", timeout=10)
+    finally:
+        vm.kill()
+
+
+# QEMU's `-serial mon:stdio` in small: the console goes to the guest (which answers each
+# line with "guest read: LINE") until Ctrl-A c gives it to the monitor, and back.
+MUX = r"""
+import os, tty
+tty.setraw(0)
+def out(text):
+    os.write(1, text.encode())
+out("SeaBIOS (version 1.16.2)\r\r\nBooting from ROM...\r\r\nguest up\r\n")
+monitor = escape = False
+line = ""
+while True:
+    c = os.read(0, 1).decode()
+    if not c:
+        break
+    if escape:
+        escape = False
+        if c == "c":
+            monitor = not monitor
+            if monitor:
+                out("QEMU 7.2.0 monitor - type 'help' for more information\r\n(qemu) ")
+            continue
+    if c == "\x01":
+        escape = True
+    elif c != "\r":
+        line += c
+    elif not monitor:
+        out("guest read: %s\r\n" % line)
+        line = ""
+    else:
+        if line == "info registers -a":
+            out("\r\nCPU#0\r\nRIP=ffffffff81000000 RFL=00000246 HLT=1\r\n"
+                "CPU#1\r\nRIP=ffffffff81000010 RFL=00000202 HLT=0\r\n(qemu) ")
+        else:
+            out("\r\nunknown command: '%s'\r\n(qemu) " % line)
+        line = ""
+"""
+
+
+class MuxQemu(qemu.Qemu):
+    def __init__(self, tmp_path):
+        super().__init__("unused.cpio", timeout=20)
+        self.script = tmp_path / "mux.py"
+        self.script.write_text(MUX)
+
+    def argv(self):
+        return [sys.executable, str(self.script)]
+
+
+def test_where_reads_the_vcpus_from_the_monitor_and_gives_the_console_back(tmp_path):
+    # After a test of a group times out, the next tests of the group talk to the same VM:
+    # their commands must reach the guest's shell, not QEMU's monitor.
+    vm = MuxQemu(tmp_path)
+    try:
+        vm.start()
+        vm.expect("guest up", timeout=10)
+        assert vm.where() == ("\n(QEMU monitor: CPU#0 RIP=ffffffff81000000 (halted); "
+                              "CPU#1 RIP=ffffffff81000010)")
+        vm.sendline("echo hi")
+        vm.expect("guest read: echo hi", timeout=10)
+        assert "unknown command" not in vm.child.before
     finally:
         vm.kill()
