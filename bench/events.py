@@ -112,9 +112,9 @@ def wait_execs(events, number, wanted, timeout, alive=lambda: True, interval=0.0
     """Wait for the execs that make the processes of services `wanted` (numbers; number(pid)
     tells a process's service number, None for other processes). Returns {n: timestamp_ns
     of the last exec of n's process}, complete, or what it had when alive() turned false
-    or timeout seconds went by; Lost if the kernel dropped events. A process may exec more than once on its way (a run
-    script's shell execs the service): its last exec is the one that counts, so once all
-    are seen the queue is read once more after a short while."""
+    or timeout seconds went by; Lost if the kernel dropped events. A process may exec more
+    than once on its way (a run script's shell execs the service): its last exec is the
+    one that counts, so once all are seen the queue is read once more after a short while."""
     got = {}
     wanted = set(wanted)
     end = time.monotonic() + timeout
