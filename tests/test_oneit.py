@@ -294,7 +294,8 @@ def test_child_environment(oneit, kid):
     o = oneit("-3", "-S", "-w", "2.5", *kid, "env",
               env={"ONEIT_HEARTBEAT_FD": "9", "ONEIT_STALE": "1"})
     assert o.wait() == 0
-    assert o.file("env") == ("ONEIT_HEARTBEAT_FD=4\nONEIT_HEARTBEAT_SECONDS=2.5\n"
+    # Not PID 1: container mode, which the child is told too.
+    assert o.file("env") == ("ONEIT_CONTAINER=1\nONEIT_HEARTBEAT_FD=4\nONEIT_HEARTBEAT_SECONDS=2.5\n"
                              "ONEIT_PID=%d\nONEIT_REPORT_FORMAT=pid-status\nppid=%d\n"
                              % (o.pid, o.pid))
 
@@ -302,7 +303,8 @@ def test_child_environment(oneit, kid):
 def test_child_environment_toybox_format_and_no_heartbeat(oneit, kid):
     o = oneit("-3", "-w", "0", *kid, "env")
     assert o.wait() == 0
-    assert o.file("env") == "ONEIT_PID=%d\nONEIT_REPORT_FORMAT=pid\nppid=%d\n" % (o.pid, o.pid)
+    assert o.file("env") == "ONEIT_CONTAINER=1\nONEIT_PID=%d\nONEIT_REPORT_FORMAT=pid\nppid=%d\n" \
+        % (o.pid, o.pid)
 
 
 def test_child_starts_with_default_signal_dispositions(oneit, tmp_path):
@@ -497,3 +499,10 @@ def test_default_child_is_svinit_through_its_own_link(tmp_path):
     assert _service_manager(str(alone / "init")) == [os.path.join(bindir, "svinit")]
     os.unlink(os.path.join(bindir, "svinit"))
     assert _service_manager(str(alone / "init")) == [os.path.join(bindir, "toybox"), "svinit"]
+
+
+def test_a_heartbeat_period_beyond_polls_range_works(oneit):
+    # -w above 2**31 ms once made every poll raise, and oneit spun in its error path.
+    o = oneit("-w", "3000000", "sh", "-c", "sleep 0.3; exit 3")
+    assert o.wait() == 3
+    assert "internal error" not in o.err()

@@ -162,7 +162,8 @@ def test_a_second_svinit_on_the_same_pid_dir_is_refused(supervised, bindir):
 
 def test_a_shutdown_goes_on_after_a_restart(supervised):
     # The slow service takes its time to stop; svinit is killed meanwhile. The next one
-    # finds the shutdown in svinit's state file, finishes it and asks oneit to halt.
+    # finds the shutdown in svinit's state file, finishes it and asks oneit, here in
+    # container mode, to end: oneit exits 0 instead of relaunching it.
     slow = sh("trap 'sleep 0.5; echo stopped >> @ROOT@/slow.stopped; exit 0' TERM; "
               "while :; do sleep 0.05; done")
     sv = supervised({"boot": "type = internal\ndepends-on: slow\ndepends-on: a\n",
@@ -172,8 +173,9 @@ def test_a_shutdown_goes_on_after_a_restart(supervised):
     assert sv.call("shutdown", how="halt")["ok"]
     sv.wait_for(lambda: sv.status("a")["state"] == "stopped", what="a stopped")
     old = sv.kill_svinit(wait=False)
-    sv.wait_for(lambda: "asking oneit (pid %d) to halt" % sv.proc.pid in sv.stderr(), what="the halt")
+    assert sv.proc.wait(30) == 0
     err = sv.stderr()
+    assert "halt: asking oneit (pid %d) to end the container" % sv.proc.pid in err
     assert "svinit: the svinit before was shutting down (halt): going on with it" in err
     assert "svinit (pid %d) killed by signal 9" % old in err
     assert sv.read("slow.stopped") == "stopped\n"
@@ -194,3 +196,71 @@ def test_a_failure_and_its_reason_survive_the_restart(supervised):
     after = sv.status("bad")
     for key in ("state", "failed", "reason", "exit_status", "exit_code"):
         assert after[key] == before[key], key
+
+
+def test_services_all_at_rest_stay_at_rest_after_a_restart(supervised):
+    # `ctl stop boot`: everything stops and no service has a file. svinit's own file still
+    # says it began: the next svinit is a restart, not a boot, and starts nothing again.
+    sv = supervised({"boot": "type = internal\ndepends-on: a\ndepends-on: s\n",
+                     "a": sh("exec /bin/sleep 1000"),
+                     "s": "type = scripted\n" + sh("echo ran >> @ROOT@/s.runs")})
+    sv.wait_state("boot", "started")
+    a = sv.service_pid("a")
+    assert sv.call("stop", name="boot")["ok"]
+    sv.wait_state("a", "stopped")
+    sv.wait_state("s", "stopped")
+    assert os.listdir(os.path.join(sv.piddir, "services")) == []
+    old = sv.kill_svinit()
+    time.sleep(0.5)
+    assert {s["name"]: s["state"] for s in sv.call("list")["services"]} == \
+        {"boot": "stopped", "a": "stopped", "s": "stopped"}
+    assert lines(sv, "s.runs") == ["ran"] and not alive(a)
+    assert "svinit: restarted: the svinit before (pid %d) died; taking its 0 services back" % old \
+        in sv.stderr()
+    assert sv.call("info")["svinit"]["recovered"] is True
+
+
+def test_a_smooth_recovery_in_its_restart_delay_goes_on_after_a_restart(supervised):
+    # sm's process dies young: svinit waits restart-delay before the next one, and is
+    # killed meanwhile. The file says started with no process: the next svinit restarts it.
+    sv = supervised({"boot": "type = internal\ndepends-on: sm\n",
+                     "sm": sh("exec /bin/sleep 1000") + "smooth-recovery = yes\nrestart-delay = 1.5\n"})
+    sv.wait_state("boot", "started")
+    first = sv.service_pid("sm")
+    os.kill(first, signal.SIGKILL)
+    sv.wait_for(lambda: "svinit: sm: killed by signal 9 (SIGKILL); restarting (smooth recovery)"
+                in sv.stderr(), what="the smooth recovery")
+    sv.kill_svinit()
+    st = sv.wait_for(lambda: (lambda s: s["pid"] not in (None, first) and s)(sv.status("sm")),
+                     what="sm restarted")
+    assert st["state"] == "started" and alive(st["pid"])
+    assert "svinit: sm: was restarting (smooth recovery) when svinit died: restarting" in sv.stderr()
+    assert sv.status("boot")["state"] == "started"
+
+
+def test_the_start_timeout_of_a_start_command_goes_on_after_a_restart(supervised):
+    # hang's start command never finishes; svinit is killed half-way through its
+    # start-timeout: the next one times it out when the launch is start-timeout old.
+    sv = supervised({"boot": "type = internal\nwaits-for: hang\n",
+                     "hang": "type = scripted\nstart-timeout = 2\nrestart = no\n"
+                             + sh("exec /bin/sleep 1000")})
+    pid = sv.wait_for(lambda: sv.status("hang")["pid"], what="hang's command")
+    sv.kill_svinit()
+    st = sv.wait_for(lambda: (lambda s: s["state"] == "stopped" and s)(sv.status("hang")),
+                     timeout=10, what="hang timed out")
+    assert st["failed"] and st["reason"] == "start timed out after 2s"
+    assert not alive(pid)
+    assert sv.status("boot")["state"] == "started"
+
+
+def test_a_halt_under_a_containers_oneit_ends_the_container(supervised):
+    # In container mode oneit halts nothing: svinit stops every service in order, then
+    # asks oneit to end, and oneit exits 0 instead of relaunching it.
+    sv = supervised({"boot": "type = internal\ndepends-on: a\n", "a": sh("exec /bin/sleep 1000")})
+    sv.wait_state("boot", "started")
+    a = sv.service_pid("a")
+    assert sv.call("shutdown", how="poweroff")["ok"]
+    assert sv.proc.wait(30) == 0
+    err = sv.stderr()
+    assert "svinit: poweroff: asking oneit (pid %d) to end the container" % sv.proc.pid in err
+    assert "relaunching" not in err and not alive(a)

@@ -137,14 +137,11 @@ def test_state_of_an_earlier_boot_is_discarded(svinit, sleeper, tmp_path):
     assert alive(other)
 
 
-@pytest.mark.parametrize("own", ["stale", "torn"])
-def test_everything_goes_when_svinits_own_file_is_of_another_boot_or_unreadable(
-        svinit, sleeper, tmp_path, own):
+def test_everything_goes_when_svinits_own_file_is_of_another_boot(svinit, sleeper, tmp_path):
     # After a crash of the machine, a pid dir on a disk may hold anything (nothing is
-    # fsynced): whatever svinit's own file is not of this boot, nor is the rest.
+    # fsynced): when svinit's own file is not of this boot, nor is the rest.
     other = sleeper()
-    files = {"svinit": self_record("00000000-0000-0000-0000-000000000000") if own == "stale"
-             else self_record()[:-1],
+    files = {"svinit": self_record("00000000-0000-0000-0000-000000000000"),
              "services/a": record("a", other, starttime(other), active=1),
              "services/t": record("t", other, starttime(other))[:-1],
              "services/g": b"\x00\xffgarbage\n"}
@@ -161,6 +158,31 @@ def test_everything_goes_when_svinits_own_file_is_of_another_boot_or_unreadable(
     assert alive(other)
 
 
+def test_an_unreadable_own_file_leaves_each_service_file_to_its_own_boot_id(svinit, sleeper, tmp_path):
+    # svinit's own file torn: the services' files still say which boot they are of, and
+    # those of this one are taken back. Discarding them would start a second `a` beside
+    # the one that runs.
+    other = sleeper()
+    files = {"svinit": self_record()[:-1],
+             "services/a": record("a", other, starttime(other), active=1),
+             "services/t": record("t", other, starttime(other))[:-1],
+             "services/old": record("old", other, starttime(other),
+                                    boot_id="00000000-0000-0000-0000-000000000000")}
+    sv = svinit({"a": SLEEP, "t": SLEEP, "old": SLEEP}, args=["a"],
+                wrapper=with_piddir(tmp_path, files))
+    sv.wait_state("a", "started")
+    assert sv.status("a")["pid"] == other
+    st = sv.status("t")
+    assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None)
+    assert (sv.status("old")["state"], sv.status("old")["failed"]) == ("stopped", False)
+    err = sv.stderr()
+    assert "svinit: pid dir: %s/svinit: empty or torn state file: ignored" % sv.piddir in err
+    assert "svinit: pid dir %s: state of an earlier boot (1 service files): discarded" % sv.piddir in err
+    assert "svinit: restarted: 1 processes re-adopted" in err
+    assert sv.shutdown() == 0
+    assert not alive(other)
+
+
 def test_a_file_for_a_service_that_is_gone_is_left_alone(svinit, sleeper, tmp_path):
     other = sleeper()
     files = {"services/a": record("a", None, None, active=1, type="internal"),
@@ -174,15 +196,20 @@ def test_a_file_for_a_service_that_is_gone_is_left_alone(svinit, sleeper, tmp_pa
 
 
 # The parent of svinit here: it first starts processes as a killed svinit would have left
-# them (its children, each in a session of its own, SVINIT_SERVICE=NAME), then runs svinit.
+# them (its children, each in a session of its own, SVINIT_SERVICE=NAME, and with
+# NAME=LAUNCH in the list SVINIT_LAUNCH=LAUNCH), in the list's order, then runs svinit.
 PARENT = """
 import os, subprocess, sys
 pids = []
-for name in sys.argv[2].split(","):
+for item in sys.argv[2].split(","):
+    name, _, launch = item.partition("=")
+    env = dict(os.environ, SVINIT_SERVICE=name)
+    if launch:
+        env["SVINIT_LAUNCH"] = launch
     pid = os.fork()
     if pid == 0:
         os.setsid()
-        os.execve("/bin/sleep", ["/bin/sleep", "1000"], dict(os.environ, SVINIT_SERVICE=name))
+        os.execve("/bin/sleep", ["/bin/sleep", "1000"], env)
     pids.append(str(pid))
 with open(sys.argv[1], "w") as f:
     f.write(" ".join(pids))
@@ -228,6 +255,119 @@ def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit
             "0 exited while svinit was away\n", "")
         assert sv.shutdown() == 0
         assert not alive(sa) and not alive(sc) and not alive(b) and alive(sb)
+    finally:
+        kill_strays(pids_file)
+
+
+def test_what_a_recorded_launch_left_behind_is_not_taken_for_a_later_launch(svinit, tmp_path):
+    # app's recorded process (launch 10) died while no svinit ran; a helper it had started
+    # in a session of its own (launch 10 too) still runs: not the service's process, so
+    # app starts again. web's recorded process (launch 10) died too, and was relaunched
+    # (launch 20) by a svinit killed before it recorded that; that process and a child of
+    # it (launch 20, started after it) run: the first is taken. idle has no file and
+    # nothing holds it: it was at rest, and what carries its name is left alone.
+    import sys
+    dead = subprocess.Popen(["/bin/true"])
+    dead.wait()
+    files = {"svinit": self_record(),
+             "services/boot": record("boot", type="internal", active=1, holds="app web"),
+             "services/app": record("app", dead.pid, 12345, launch="10"),
+             "services/web": record("web", dead.pid, 12345, launch="10")}
+    pids_file = str(tmp_path / "strays")
+    parent = [sys.executable, "-c", PARENT, pids_file, "app=10,web=20,web=20,idle=30"]
+    try:
+        sv = svinit({"boot": "type = internal\ndepends-on: app\ndepends-on: web\n",
+                     "app": SLEEP, "web": SLEEP, "idle": SLEEP},
+                    wrapper=parent + with_piddir(tmp_path, files))
+        sv.wait_state("boot", "started")
+        helper, web, web_child, idle = (int(p) for p in open(pids_file).read().split())
+        app = sv.wait_for(lambda: sv.status("app")["pid"], what="app started")
+        assert app != helper
+        assert sv.status("web")["pid"] == web
+        assert (sv.status("idle")["state"], sv.status("idle")["pid"]) == ("stopped", None)
+        err = sv.stderr()
+        assert "svinit: web: pid %d was started by the svinit before, which died before " \
+               "recording it: adopted" % web in err
+        for name, pid in (("app", helper), ("web", web_child), ("idle", idle)):
+            assert ("svinit: %s: pid %d (SVINIT_SERVICE=%s, not recorded) is not taken as its "
+                    "process: left alone" % (name, pid, name)) in err
+        assert sv.shutdown() == 0
+        assert not alive(app) and not alive(web)
+        assert alive(helper) and alive(web_child) and alive(idle)
+    finally:
+        kill_strays(pids_file)
+
+
+def test_a_svinit_killed_in_its_first_launches_is_taken_over(svinit, tmp_path):
+    # svinit's own file names what it was asked to start (boot) and does not say its
+    # first pass was recorded; a was launched, b not yet, and no service has a file:
+    # the next svinit takes a as launched and starts the rest, as a boot would have.
+    import sys
+    files = {"svinit": piddir.render([("pid", 4194304), ("starttime", 1), ("boot_id", BOOT_ID),
+                                      ("requested", "boot")])}
+    pids_file = str(tmp_path / "strays")
+    parent = [sys.executable, "-c", PARENT, pids_file, "a=10"]
+    try:
+        sv = svinit({"boot": "type = internal\ndepends-on: a\nwaits-for: b\n",
+                     "a": SLEEP, "b": SLEEP},
+                    wrapper=parent + with_piddir(tmp_path, files))
+        sv.wait_state("boot", "started")
+        (a,) = (int(p) for p in open(pids_file).read().split())
+        assert sv.status("a")["pid"] == a
+        b = sv.wait_for(lambda: sv.status("b")["pid"], what="b started")
+        err = sv.stderr()
+        assert "svinit: a: pid %d was started by the svinit before, which died before " \
+               "recording it: adopted" % a in err
+        assert "svinit: restarted: the svinit before (pid 4194304) died" in err
+        assert sv.call("info")["svinit"]["requested"] == [["boot", "started"]]
+        assert sv.shutdown() == 0
+        assert not alive(a) and not alive(b)
+    finally:
+        kill_strays(pids_file)
+
+
+def test_what_a_svinit_finished_starting_is_not_started_again(svinit, tmp_path):
+    # The same, but its first pass was recorded (`started`): no file means at rest, and
+    # this svinit, on its own (no oneit), finds nothing running and exits.
+    files = {"svinit": piddir.render([("pid", 4194304), ("starttime", 1), ("boot_id", BOOT_ID),
+                                      ("requested", "boot"), ("started", 1)])}
+    sv = svinit({"boot": "type = internal\ndepends-on: a\n", "a": "type = scripted\n"
+                 "command = /bin/sh -c 'echo ran >> %s'\n" % (tmp_path / "a.runs")},
+                wrapper=with_piddir(tmp_path, files), wait_socket=False)
+    assert sv.proc.wait(10) == 0
+    err = sv.stderr()
+    assert "svinit: restarted: the svinit before (pid 4194304) died" in err
+    assert "svinit: no service is running any more; exiting" in err
+    assert not os.path.exists(tmp_path / "a.runs")
+
+
+def test_a_process_whose_file_is_unreadable_is_found_by_its_name(svinit, tmp_path):
+    # p's file is garbage, but its process runs, with SVINIT_SERVICE=p: it is taken back
+    # (so that a `ctl start p` does not run a second one). q's file is garbage and no
+    # process carries its name: failed, as before.
+    import sys
+    files = {"svinit": self_record(),
+             "services/boot": record("boot", type="internal", active=1, holds="p q"),
+             "services/p": b"\x00\xffgarbage\n", "services/q": b"\x00\xffgarbage\n"}
+    pids_file = str(tmp_path / "strays")
+    parent = [sys.executable, "-c", PARENT, pids_file, "p=10"]
+    try:
+        sv = svinit({"boot": "type = internal\nwaits-for: p\nwaits-for: q\n", "p": SLEEP, "q": SLEEP},
+                    wrapper=parent + with_piddir(tmp_path, files))
+        sv.wait_state("boot", "started")
+        (p,) = (int(x) for x in open(pids_file).read().split())
+        assert (sv.status("p")["state"], sv.status("p")["pid"]) == ("started", p)
+        st = sv.status("q")
+        assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None)
+        err = sv.stderr()
+        assert "svinit: p: pid %d (SVINIT_SERVICE=p) is its process, whose file is unreadable: " \
+               "adopted" % p in err
+        assert "svinit: pid dir: %s/services/p: not an svinit state file: its process taken back " \
+               "(above)" % sv.piddir in err
+        assert "svinit: pid dir: %s/services/q: not an svinit state file: not adopted nor " \
+               "signalled; taken as failed" % sv.piddir in err
+        assert sv.shutdown() == 0
+        assert not alive(p)
     finally:
         kill_strays(pids_file)
 

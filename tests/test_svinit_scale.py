@@ -52,7 +52,8 @@ def test_inittab_end_to_end(svinit):
 
 def test_under_oneit_heartbeat_reports_and_shutdown_signal(svinit, bindir):
     # oneit (not PID 1: container mode) with exit reports and a 1-second heartbeat: svinit
-    # must keep writing it, read fd 3, and at shutdown ask its parent oneit to halt.
+    # must keep writing it, read fd 3, and at shutdown ask its parent oneit, which can't
+    # halt in container mode, to end.
     sv = svinit({"boot": "type = bgprocess\npid-file = @ROOT@/d.pid\n"
                          'command = /bin/sh -c "/bin/sleep 1000 & echo $$! > @ROOT@/d.pid"\n'},
                 wrapper=[os.path.join(bindir, "oneit"), "-3", "-S", "-w", "1"])
@@ -62,4 +63,4 @@ def test_under_oneit_heartbeat_reports_and_shutdown_signal(svinit, bindir):
     assert sv.status("boot")["pid"] == pid          # svinit alive: no restart, same daemon
     assert sv.shutdown() == 0
     assert not pid_alive(pid)
-    assert "asking oneit (pid %d) to halt" % sv.proc.pid in sv.stderr()
+    assert "halt: asking oneit (pid %d) to end the container" % sv.proc.pid in sv.stderr()

@@ -219,6 +219,8 @@ class Oneit:
     def child_env(self):
         env = {k: v for k, v in lib.environ().items() if not k.startswith("ONEIT_")}
         env[oneitwire.ENV_PID] = str(posix.getpid())
+        if self.container:
+            env[oneitwire.ENV_CONTAINER] = "1"
         if self.fmt:
             env[oneitwire.ENV_FORMAT] = self.fmt
         if self.period:
@@ -250,7 +252,8 @@ class Oneit:
                 self.step()
             except Exception as e:
                 lib.warn("internal error: %s: %s" % (type(e).__name__, e))
-                self.poller.poll(1000)    # no busy loop if it repeats
+                sleep(1)    # no busy loop if it repeats (a poll would return at once
+                            # while a signal's byte waits in the wake-up pipe)
         return self.exit_code
 
     def step(self):
@@ -272,7 +275,8 @@ class Oneit:
             times.append(self.phase_end)
         if not times:
             return None
-        return max(0, int((min(times) - monotonic()) * 1000) + 1)
+        # At most a day (poll takes no more than 2**31 ms: `-w 3000000` would raise).
+        return min(86400000, max(0, int((min(times) - monotonic()) * 1000) + 1))
 
     def take_signals(self):
         sigs = self.signals[:]

@@ -13,6 +13,10 @@ child writes any byte to it at least once per period or is killed (SIGKILL).
 
 ONEIT_PID is oneit's PID, so the child can tell that its parent is oneit (and
 not whatever adopted it) before asking it to halt, power off or reboot.
+ONEIT_CONTAINER=1 says oneit is in container mode: it halts nothing, and passes the
+halt, power-off and reboot signals on to the child; a child done with its shutdown
+sends it SIGTERM instead, which oneit passes back, and then exits: oneit exits with
+its status.
 """
 REPORT_FD = 3
 ENV_FORMAT = "ONEIT_REPORT_FORMAT"
@@ -21,6 +25,7 @@ FORMAT_PID_STATUS = "pid-status"  # 8-byte records
 ENV_HEARTBEAT_FD = "ONEIT_HEARTBEAT_FD"
 ENV_HEARTBEAT_SECONDS = "ONEIT_HEARTBEAT_SECONDS"
 ENV_PID = "ONEIT_PID"
+ENV_CONTAINER = "ONEIT_CONTAINER"
 
 _structs = {}
 

@@ -12,7 +12,10 @@ svinit's file: pid, starttime (field 22 of /proc/PID/stat, to tell it from a reu
 PID), boot_id (/proc/sys/kernel/random/boot_id: state of an earlier boot is never
 trusted), socket, services_dir, since (time.time() it started), shutdown (halt,
 poweroff, reboot or exit, once a shutdown was asked for: a restarted svinit goes on
-with it).
+with it), requested (the services it was asked to start, space-separated: written once
+their files are, before anything is launched), started (1 once the launches of its first
+pass are recorded: from then on the services' files alone say what runs, and a service
+without one is at rest).
 
 A service's file:
   name        the service
@@ -29,6 +32,8 @@ A service's file:
   started_at  time.time() the process was launched (absent when none)
   restarts    automatic restarts so far
   output      inode of the pipe the process writes its output to (logs.py)
+  launch      the process's SVINIT_LAUNCH: its descendants carry the same, a later launch
+              another (svrecover.find_unrecorded)
   completed   scripted only: 1 once its start command exited 0 (boot scripts run once per boot)
   skipped     scripted only: 1 when its unless-mounted path was mounted already, so that its
               command was not run (nor is its stop-command)
@@ -46,8 +51,9 @@ sees the old file or the new one, never a mix. Files are written in the order th
 services changed. Nothing is fsynced: a restarted svinit reads what the dead one wrote
 from the page cache, which a process's death does not touch, and after a crash of the
 machine the state is of an earlier boot whatever the disk kept. So load() takes the
-services' files only when svinit's own file is of this boot (or absent); when it is of
-another boot or unreadable, every service file goes, readable or not. (fsync cost a
+services' files only when svinit's own file is of this boot (or absent, or unreadable:
+each service's file carries the boot id too); when it is of another boot, every service
+file goes, readable or not. (fsync cost a
 millisecond a file where the pid dir is on a disk, a container's /run on overlayfs say.)
 A clean exit of svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
 service's file is not rewritten for its stop, only removed once it has stopped: a restarted
@@ -112,12 +118,14 @@ def read(path):
 
 
 class Found:
-    """What load() found: the fields of the previous svinit's file (me), the PID of a
-    svinit that still runs with this directory (other), the services' fields of this
-    boot (records) and the unreadable files ({name: why}: broken)."""
+    """What load() found: the fields of the previous svinit's file (me; this_boot when it
+    is of this boot), the PID of a svinit that still runs with this directory (other),
+    the services' fields of this boot (records) and the unreadable files ({name: why}:
+    broken)."""
 
     def __init__(self):
         self.me = None
+        self.this_boot = False      # me is of this boot (a svinit of this boot ran before)
         self.other = None
         self.records = {}
         self.broken = {}
@@ -142,8 +150,8 @@ class PidDir:
         try:
             found.me = read(os.path.join(self.path, SELF))
         except ValueError as e:
+            # Each service's file says which boot it is of: they are judged by that alone.
             self.warn("pid dir: %s: %s: ignored" % (os.path.join(self.path, SELF), e))
-            earlier = True
         me = found.me
         if me is not None and me.get("boot_id") != boot_id:
             earlier = True
@@ -155,6 +163,7 @@ class PidDir:
             if pid is not None and pid != os.getpid() and proc.alive(pid, start):
                 found.other = pid
                 return found
+            found.this_boot = True
         try:
             names = sorted(os.listdir(self.services))
         except OSError:

@@ -54,6 +54,7 @@ class ProcessService(Service):
         super().__init__(sset, desc)
         self.proc_start = None      # /proc starttime of pid
         self.output_id = None       # inode of the output pipe of the process (see logs.py)
+        self.launch_id = None       # its SVINIT_LAUNCH (svinitd.ENV_LAUNCH)
         self.started_at = None
         self.exit_status = None     # raw wait status of the last exit (None: unknown/none)
         self.exited = False         # there was an exit (exit_status may still be unknown)
@@ -92,7 +93,8 @@ class ProcessService(Service):
         return super().state_fields() + [
             ("pid", self.pid), ("starttime", self.proc_start if has else None),
             ("started_at", self.started_at if has else None), ("restarts", self.restarts),
-            ("output", self.output_id if has else None), ("exit_status", self.exit_status)]
+            ("output", self.output_id if has else None),
+            ("launch", self.launch_id if has else None), ("exit_status", self.exit_status)]
 
     # -- after a restart of svinit ---------------------------------------------------
 
@@ -104,6 +106,7 @@ class ProcessService(Service):
         self.proc_start = _number(rec.get("starttime"), int)
         self.started_at = _number(rec.get("started_at"), float)
         self.output_id = rec.get("output")
+        self.launch_id = rec.get("launch")
         self.exit_status = _number(rec.get("exit_status"), int)
         self.exited = self.exit_status is not None
 
@@ -128,12 +131,29 @@ class ProcessService(Service):
                               % self.name)
             self.started()     # (which stops it again if nothing wants it any more)
             return
+        if self.pid is None and self.state == STARTED and self.target == STARTED \
+                and self.desc.smooth_recovery:
+            # Between two processes of a smooth recovery (its restart delay) when svinit
+            # died: the restart it had planned, one delay from now.
+            self.host.log("%s: was restarting (smooth recovery) when svinit died: restarting"
+                          % self.name)
+            self.smooth = True
+            self.arm(T_RESTART, self.desc.restart_delay)
+            return
         if self.pid is not None and self.state == STARTED and "runs-on-console" in self.desc.options \
                 and self.sset.console_owner is None:
             self.has_console = True
             self.sset.console_owner = self
             self.host.console_taken(self, True)
         super().resume()
+
+    def rearm_start(self):
+        """Recovery: the start timeout of a process still starting, counted from its launch."""
+        timeout = self.desc.start_timeout
+        if not timeout:
+            return
+        ran = self.host.wall() - self.started_at if self.started_at is not None else 0.0
+        self.arm(T_START, min(timeout, max(0.0, timeout - ran)))
 
     def started_message(self):
         if self.pid is not None:
@@ -580,6 +600,7 @@ class BgProcessService(ProcessService):
 
     def resume(self):
         if self.launching:
+            self.rearm_start()
             return      # the launcher's exit goes on from here
         super().resume()
 
@@ -624,6 +645,7 @@ class ScriptedService(ProcessService):
 
     def resume(self):
         if self.pid is not None and self.state == STARTING:
+            self.rearm_start()
             return      # the start command is still running: its exit decides
         if self.running_stop:
             self.arm(T_STOP)

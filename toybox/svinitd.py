@@ -39,8 +39,12 @@ from toybox.piddir import PidDir
 from toybox.poller import EVENT_READ, EVENT_WRITE, Poller
 from toybox.spawn import Launch, spawn
 
-ENV_DROP = ("ONEIT_", "SVINIT_SERVICE", "LISTEN_", "NOTIFY_SOCKET")   # (and SVINIT_SERVICES)
+ENV_DROP = ("ONEIT_", "SVINIT_SERVICE", "SVINIT_LAUNCH", "LISTEN_", "NOTIFY_SOCKET")   # (and SVINIT_SERVICES)
 ENV_SERVICE = "SVINIT_SERVICE"  # set to the service's name in each of its processes
+# Which launch made a process, set in each one (its descendants inherit it): a restarted
+# svinit tells the process it launched but could not record from one that a recorded
+# process left behind (svrecover.find_unrecorded). Hex of CLOCK_MONOTONIC in ns at launch.
+ENV_LAUNCH = "SVINIT_LAUNCH"
 REPORT_WAIT = 2.0       # seconds to wait for oneit's record of a watched process's exit
 POLL_INTERVAL = 0.5     # seconds between looks at /proc for a process without a pidfd
 LOG_BUFFER_MAX = 1024 * 1024
@@ -49,6 +53,7 @@ HANDLED = (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP,
            _signal.SIGUSR1, _signal.SIGUSR2)
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
+ENDING_WAIT = 5.0       # seconds a container's oneit gets to pass our SIGTERM back
 KILL_ALL_GRACE = 1.0    # seconds between kill-all-on-stop's TERM and KILL (Dinit's)
 CONSOLE_DRAIN = 2.0     # seconds a terminal's owner waits for svinit's lines at most (Daemon.kill)
 CONSOLE_DRAIN_CHECK = 0.01
@@ -244,13 +249,16 @@ class Daemon:
         self.exit_code = None
         self.load_errors = set()
         self.shutdown_how = None
-        self.shutdown_phase = 0     # 1: services stopping, 2: inittab shutdown entries, 3: done
+        self.shutdown_phase = 0     # 1: services stopping, 2: inittab shutdown entries, 3: those stopping, 4: done
         self.inittab_descs = {}
         self.recovery_tried = False
         self.requested_failed = False
         self.oneit_pid = None
+        self.oneit_container = False    # oneit in container mode: it can't halt, only end
+        self.ending = False         # shut down, waiting for container oneit's SIGTERM back
         self.recovered = False      # took back a dead svinit's state from the pid dir
         self.requested = None       # the services start_requested() asked for
+        self.first_pass_recorded = False    # (piddir.py: `started` in svinit's own file)
         self.ready = None           # (time.time(), CLOCK_BOOTTIME) when all of them first started
         self.before = None          # and that svinit's PID, when its file said
         self.report_fmt = None
@@ -511,10 +519,15 @@ class Daemon:
         env[ENV_SERVICE] = desc.name
         return env
 
+    @staticmethod
+    def launch_id():
+        return "%x" % time.monotonic_ns()
+
     def launch(self, svc, argv, ready=False, console=False):
         """Start argv for svc: (pid, exec status fd or None, readiness read fd or None)."""
         desc = svc.desc
         env = self.env_for(desc)
+        launch_id = env[ENV_LAUNCH] = self.launch_id()
         fds = {}
         closing = []
         tty = desc.tty
@@ -575,6 +588,7 @@ class Daemon:
             self.sel.register(log_r, EVENT_READ, lambda mask: self._output(out, log_r))
         if argv is desc.command:
             svc.output_id = pipe_id
+            svc.launch_id = launch_id
         return pid, status_fd, ready_r
 
     def starttime(self, pid):
@@ -716,6 +730,11 @@ class Daemon:
             svc.listen(self._requested_event)
             svc.start()
             started = True
+        # Before anything is launched: svinit's own file names them, so that a svinit
+        # killed in the first wave, before any service's file was written, is known by
+        # its successor to have begun (svrecover.recover).
+        if self.piddir is not None:
+            self.write_self()
         self.sset.process_queues()
         if not started:
             self.boot_failed("nothing to start")
@@ -778,8 +797,10 @@ class Daemon:
 
     def _shutdown_step(self):
         """Phase 1: services stopping; 2: the inittab's shutdown entries running (in order,
-        each waits for the one before); 3: those stopping. Then finish()."""
+        each waits for the one before); 3: those stopping. Then finish(): 4."""
         sset = self.sset
+        if self.shutdown_phase == 4:
+            return      # finished (and maybe waiting for a container's oneit)
         if self.shutdown_phase == 1:
             if sset.running:
                 return
@@ -804,8 +825,24 @@ class Daemon:
 
     def finish(self):
         how = self.shutdown_how
+        self.shutdown_phase = 4
         self.log("all services stopped")
         self.exit_code = 0
+        if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None and self.oneit_container:
+            # A container's oneit halts nothing and would pass USR1 back, then relaunch
+            # us: it is asked to stop (SIGTERM, which it passes back), and we exit when
+            # that comes, so that it exits with our status instead of relaunching us.
+            self.log("%s: asking oneit (pid %d) to end the container" % (how, self.oneit_pid))
+            self.logger.drain()
+            try:
+                syscalls.signal_parent_oneit(_signal.SIGTERM, self.oneit_pid)
+            except OSError as e:
+                self.log("can't ask oneit to end the container: %s" % lib.strerror(e))
+                return
+            self.exit_code = None
+            self.ending = True
+            self.timer(ENDING_WAIT, self.ended)
+            return
         if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None:
             # oneit's SIGTERM to every process follows at once: the console gets the
             # shutdown's messages first, this one too.
@@ -815,6 +852,11 @@ class Daemon:
                 syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
             except OSError as e:
                 self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)))
+
+    def ended(self):
+        if self.ending:
+            self.ending = False
+            self.exit_code = 0
 
     # -- signals, reaping, oneit ---------------------------------------------
 
@@ -826,6 +868,8 @@ class Daemon:
         for sig in data:
             if sig == _signal.SIGCHLD:
                 self.reap()
+            elif sig == _signal.SIGTERM and self.ending:
+                self.ended()
             elif sig == _signal.SIGTERM:
                 # Under oneit, TERM is PID 1's reboot signal passed on (a user's
                 # `kill 1`, busybox's reboot): reboot once the services are stopped.
@@ -1008,7 +1052,9 @@ class Daemon:
         self.piddir.write_self([("pid", me), ("starttime", proc.starttime(me)),
                                 ("boot_id", self.boot_id), ("socket", self.cfg.socket),
                                 ("services_dir", self.cfg.services_dir), ("since", self.since),
-                                ("shutdown", self.shutdown_how)])
+                                ("shutdown", self.shutdown_how),
+                                ("requested", None if self.requested is None else " ".join(self.requested)),
+                                ("started", self.first_pass_recorded or None)])
 
     def setup(self):
         os.umask(0o022)
@@ -1040,6 +1086,7 @@ class Daemon:
             oneit = None
         if oneit is not None and oneit == os.getppid():
             self.oneit_pid = oneit
+            self.oneit_container = env.get(oneitwire.ENV_CONTAINER) == "1"
         elif oneit is None and syscalls.process_is_ours(os.getppid()):
             # toybox's own oneit sets no ONEIT_PID; it takes the same shutdown signals.
             self.oneit_pid = os.getppid()
@@ -1096,7 +1143,10 @@ class Daemon:
         # instructions under QEMU.
         gc.freeze()
         gc.enable()
-        if found.records or found.broken:
+        me = found.me if found.this_boot else None
+        if found.records or found.broken or (me is not None and "requested" in me):
+            # A svinit of this boot began before us (piddir.py: `requested`), even if
+            # every service is at rest now or its first launch went unrecorded.
             self.recovered = True
             pid = (found.me or {}).get("pid", "")
             self.before = int(pid) if pid.isdigit() else None
@@ -1105,6 +1155,9 @@ class Daemon:
         else:
             self.start_requested()
         self.persist()
+        self.first_pass_recorded = True
+        if self.piddir is not None:
+            self.write_self()
         try:
             self.loop()
         finally:
@@ -1154,7 +1207,9 @@ class Daemon:
                 deadline = d
         if deadline is None:
             return None
-        return max(0.0, deadline - time.monotonic())
+        # At most a day: epoll takes no more than 2**31 ms (a start-timeout of a month, or
+        # an infinite one, would raise); the loop just wakes and waits again.
+        return min(86400.0, max(0.0, deadline - time.monotonic()))
 
     def run_timers(self):
         now = time.monotonic()
