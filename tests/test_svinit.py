@@ -773,3 +773,35 @@ def test_a_reply_goes_out_after_the_log_lines_of_what_it_reports():
         daemon.sel.close()
         os.close(r)
         os.close(w)
+
+
+def test_bad_inputs_fail_their_service_never_svinit(svinit):
+    # Each of these once killed svinit, blocked it, or left a copy of it running (a
+    # forked child whose run-as failed fell back into svinit's own code).
+    import socket
+    sv = svinit({"boot": "type = internal\nwaits-for: runas\nwaits-for: nul\nwaits-for: slow\n"
+                         "waits-for: good\n",
+                 "runas": "command = /nonexistent/daemon\nrun-as = nobody\nrestart = no\n",
+                 "nul": "command = /bin/sleep 8765\0\nrestart = no\n",
+                 "slow": "command = /bin/sleep 1000\nstop-timeout = 3000000\nstart-timeout = 4000000\n",
+                 "good": "command = /bin/sleep 1000\n"},
+                wait_socket=False)
+    os.mkfifo(os.path.join(sv.dir, "fifo"))         # a FIFO among the service files
+    sv.wait_for(lambda: os.path.exists(sv.sock), what="the control socket")
+    sv.wait_state("boot", "started")
+    sv.wait_for(lambda: sv.status("runas")["failed"] and sv.status("nul")["failed"], what="failures")
+    assert "exec /nonexistent/daemon" in sv.status("runas")["reason"]
+    assert "NUL" in sv.status("nul")["reason"]
+    # One control request nested 50000 deep: an error for it, svinit goes on.
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(sv.sock)
+        s.sendall(b"[" * 50000 + b"\n")
+        assert b"nested too deeply" in s.recv(4096)
+    assert sv.call("stop", name="slow")["ok"]       # a stop-timeout of a month: armed
+    assert sv.states()["good"] == "started"
+    assert "%s/fifo: cannot read: not a regular file" % sv.dir in sv.stderr()
+    kids = [p for p in os.listdir("/proc") if p.isdigit()
+            and open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()[1] == str(sv.proc.pid)]
+    assert not [p for p in kids if b"svinit" in open("/proc/%s/cmdline" % p, "rb").read()]
+    assert sv.shutdown() == 0

@@ -18,7 +18,7 @@ run in file order (ordered() lists them; each also waits-for the previous one of
 from toybox import lib
 from toybox import sysos as os     # posix, and os's helpers without its import
 
-from toybox.svcfile import Description, LoadError
+from toybox.svcfile import Description, LoadError, _read as read_file
 
 ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst", "ctrlaltdel", "shutdown", "restart")
 BOOT_ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst")
@@ -178,8 +178,7 @@ def convert(path, environ=None):
     A missing file gives busybox's built-in default inittab (DEFAULT_INITTAB), as busybox
     init does; the descriptions then name `PATH (busybox default)` as their file."""
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            text = f.read()
+        text = read_file(path)     # a regular file only (a FIFO would block svinit)
     except FileNotFoundError:
         return convert_text(DEFAULT_INITTAB, path + " (busybox default)", environ)
     except OSError as e:

@@ -196,6 +196,8 @@ def parse_message(raw, limit=MAX_LINE):
         obj = decode(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ProtocolError("not a JSON line: %s" % e) from None
+    except RecursionError:
+        raise ProtocolError("not a JSON line: nested too deeply") from None
     if not isinstance(obj, dict):
         raise ProtocolError("a message must be a JSON object")
     if obj.get("v") != VERSION:

@@ -24,6 +24,8 @@ nothing else: every other fd of svinit is close-on-exec.
 """
 from toybox import sysos as os     # posix, and os's helpers without its import
 import _signal
+import errno
+import posix
 
 from toybox import lib, syscalls
 
@@ -84,6 +86,10 @@ def spawn(launch):
     """Start the process: (pid, status_fd). status_fd is None when the exec is already known
     to have worked (posix_spawn), else the read end of the close-on-exec error pipe: read it
     with read_status() once it is readable. Raises SpawnError for a failure known at once."""
+    for word in [launch.exec_path or "", launch.cwd or "", launch.tty or ""] + list(launch.argv) \
+            + ["%s=%s" % kv for kv in launch.env.items()]:
+        if "\0" in word:
+            raise SpawnError("setup", errno.EINVAL, "a NUL byte in %r" % word.split("\0")[0])
     path = find_program(launch.exec_path or launch.argv[0], launch.env)
     if not launch.needs_fork():
         pid = _posix_spawn(launch, path)
@@ -135,7 +141,7 @@ def _fork_exec(launch, path):
             os.close(rfd)
             _child(launch, path, wfd)
         finally:
-            os._exit(127)
+            posix._exit(127)    # whatever happened: never a second svinit
     os.close(wfd)
     return pid, rfd
 

@@ -11,6 +11,8 @@ the set (missing services, cycles, services that hard-depend on a service that f
 """
 from toybox import lib
 from toybox import sysos as os     # posix, and os's helpers without its import
+import _stat
+import errno
 
 TYPES = ("process", "bgprocess", "scripted", "internal")
 PROCESS_TYPES = ("process", "bgprocess")
@@ -173,6 +175,10 @@ def valid_name(name):
     for c in base:
         if not (c.isalnum() or c in _NAME_PUNCT or ord(c) >= 0x80):
             return False
+    try:
+        name.encode()       # a file name that is not UTF-8 (surrogate escapes) is none
+    except UnicodeEncodeError:
+        return False
     return "/" not in name and "\0" not in name
 
 
@@ -466,10 +472,22 @@ def _resolve_user(spec):
     return uid, pw.pw_gid, _groups(pw.pw_name, pw.pw_gid)
 
 
+MAX_FILE = 16 << 20     # bytes of a service or env file: no file of that kind comes near
+
+
 def _read(path):
     # A binary read then decode is about twice as fast as a text-mode open (1000 files at boot).
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    # Non-blocking, and a regular file only: a FIFO would block svinit's loop for good, a
+    # device such as /dev/zero never end.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
+        st = os.fstat(fd)
+        if _stat.S_ISDIR(st.st_mode):
+            raise OSError(errno.EISDIR, "Is a directory")
+        if not _stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if st.st_size > MAX_FILE:
+            raise OSError(errno.EFBIG, "larger than %d MiB" % (MAX_FILE >> 20))
         chunks = []
         while True:
             b = os.read(fd, 65536)
