@@ -805,3 +805,25 @@ def test_bad_inputs_fail_their_service_never_svinit(svinit):
             and open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()[1] == str(sv.proc.pid)]
     assert not [p for p in kids if b"svinit" in open("/proc/%s/cmdline" % p, "rb").read()]
     assert sv.shutdown() == 0
+
+
+def test_a_reload_that_would_make_a_cycle_is_refused(svinit):
+    sv = svinit({"a": "command = /bin/sleep 1000\n", "keep": "command = /bin/sleep 1000\n",
+                 "b": "command = /bin/sleep 1000\ndepends-on: a\n"}, args=["b", "keep"])
+    sv.wait_state("b", "started")
+    assert sv.call("stop", name="b")["ok"] and sv.call("stop", name="a")["ok"]
+    sv.write_service("a", "command = /bin/sleep 1000\ndepends-on: b\n")
+    reply = sv.call("reload", name="a")
+    assert not reply["ok"] and "dependency cycle: a -> b -> a" in reply["error"]
+    assert sv.call("start", name="b")["ok"]
+    assert sv.states() == {"a": "started", "b": "started", "keep": "started"}
+    assert sv.shutdown() == 0
+
+
+def test_a_pid_file_naming_svinit_is_not_taken_as_the_daemon(svinit):
+    # Taken, svinit would have signalled itself at the service's stop.
+    sv = svinit({"bg": "type = bgprocess\npid-file = @ROOT@/bg.pid\nrestart = no\n"
+                       'command = /bin/sh -c "echo $$PPID > @ROOT@/bg.pid"\n'}, args=["bg"],
+                wait_socket=False)
+    assert sv.proc.wait(20) == 1
+    assert "is svinit or its parent, not the daemon" in sv.stderr()

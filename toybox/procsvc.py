@@ -618,6 +618,8 @@ class BgProcessService(ProcessService):
         if not text.isdigit() or int(text) < 2:
             return None, "pid-file %s: no process ID in it" % path
         pid = int(text)
+        if pid in (os.getpid(), os.getppid()):
+            return None, "pid-file %s: process %d is svinit or its parent, not the daemon" % (path, pid)
         if not proc.alive(pid):
             return None, "pid-file %s: process %d is not running" % (path, pid)
         return pid, None

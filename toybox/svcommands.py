@@ -184,6 +184,17 @@ def cmd_reload(daemon, svc, req, reply):
         reply(protocol.reply_error("%s: dependency %s not found" % (new.file, missing[0]),
                                    protocol.E_FAILED, service=svc.status()))
         return
+    if not same_deps:
+        # The set had no cycle when it loaded: one now goes through this service. It would
+        # leave it and what it waits for starting (or stopping) for good.
+        descs = {s.name: s.desc for s in daemon.sset.services.values()}
+        descs[svc.name] = new
+        cycles = {}
+        svcfile._find_cycles(descs, cycles)
+        if cycles:
+            why = cycles.get(svc.name) or cycles[sorted(cycles)[0]]
+            reply(protocol.reply_error(str(why), protocol.E_FAILED, service=svc.status()))
+            return
     if new.type != old.type:
         daemon.sset.unlink(svc)
         fresh = daemon.sset.add(new)
