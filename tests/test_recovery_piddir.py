@@ -4,6 +4,7 @@ recorded processes are the test's, started before svinit."""
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -217,17 +218,29 @@ sys.exit(subprocess.call(sys.argv[3:]))
 """
 
 
-def kill_strays(pids_file):
-    """Kill the processes a PARENT started (their PIDs in pids_file), by PID."""
-    for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
-        try:
-            os.kill(int(pid), signal.SIGKILL)
-        except OSError:
-            pass
+@pytest.fixture
+def strays(tmp_path):
+    """strays(SPEC) -> (wrapper, pids): a parent for svinit that first starts the strays
+    SPEC names (PARENT's list; strays(script=PARENT_OUTPUT) for those of that script),
+    and pids() giving their PIDs in its order. Every stray is killed by PID after the test."""
+    made = []
+
+    def make(spec=None, script=None):
+        pids_file = str(tmp_path / ("strays%d" % len(made)))
+        made.append(pids_file)
+        wrapper = [sys.executable, "-c", script or PARENT, pids_file] + ([spec] if spec else [])
+        return wrapper, lambda: [int(pid) for pid in open(pids_file).read().split()]
+
+    yield make
+    for pids_file in made:
+        for pid in (open(pids_file).read().split() if os.path.exists(pids_file) else ()):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
 
 
-def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit, sleeper, tmp_path):
-    import sys
+def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit, sleeper, tmp_path, strays):
     b = sleeper()
     dead = subprocess.Popen(["/bin/true"])
     dead.wait()
@@ -235,95 +248,81 @@ def test_a_process_launched_but_not_recorded_is_adopted_not_started_twice(svinit
              # a crashed and was relaunched; the svinit was killed before it recorded that
              "services/a": record("a", dead.pid, 12345),
              "services/b": record("b", b, starttime(b))}
-    pids_file = str(tmp_path / "strays")
-    parent = [sys.executable, "-c", PARENT, pids_file, "a,b,c"]
-    try:
-        sv = svinit({"boot": "type = internal\ndepends-on: a\ndepends-on: b\ndepends-on: c\n",
-                     "a": SLEEP, "b": SLEEP, "c": SLEEP},
-                    wrapper=parent + with_piddir(tmp_path, files))
-        sv.wait_state("boot", "started")
-        sa, sb, sc = (int(p) for p in open(pids_file).read().split())
-        assert (sv.status("a")["pid"], sv.status("a")["restarts"]) == (sa, 1)
-        assert (sv.status("b")["pid"], sv.status("c")["pid"]) == (b, sc)
-        err = sv.stderr()
-        for name, pid in (("a", sa), ("c", sc)):
-            assert ("svinit: %s: pid %d was started by the svinit before, which died before "
-                    "recording it: adopted" % (name, pid)) in err
-        assert ("svinit: b: pid %d (SVINIT_SERVICE=b, not recorded) is not taken as its process: "
-                "left alone" % sb) in err
-        assert "svinit: a: started (pid %d)" % sa in err and "while svinit was away\n" not in err.replace(
-            "0 exited while svinit was away\n", "")
-        assert sv.shutdown() == 0
-        assert not alive(sa) and not alive(sc) and not alive(b) and alive(sb)
-    finally:
-        kill_strays(pids_file)
+    parent, pids = strays("a,b,c")
+    sv = svinit({"boot": "type = internal\ndepends-on: a\ndepends-on: b\ndepends-on: c\n",
+                 "a": SLEEP, "b": SLEEP, "c": SLEEP},
+                wrapper=parent + with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    sa, sb, sc = pids()
+    assert (sv.status("a")["pid"], sv.status("a")["restarts"]) == (sa, 1)
+    assert (sv.status("b")["pid"], sv.status("c")["pid"]) == (b, sc)
+    err = sv.stderr()
+    for name, pid in (("a", sa), ("c", sc)):
+        assert ("svinit: %s: pid %d was started by the svinit before, which died before "
+                "recording it: adopted" % (name, pid)) in err
+    assert ("svinit: b: pid %d (SVINIT_SERVICE=b, not recorded) is not taken as its process: "
+            "left alone" % sb) in err
+    assert "svinit: a: started (pid %d)" % sa in err and "while svinit was away\n" not in err.replace(
+        "0 exited while svinit was away\n", "")
+    assert sv.shutdown() == 0
+    assert not alive(sa) and not alive(sc) and not alive(b) and alive(sb)
 
 
-def test_what_a_recorded_launch_left_behind_is_not_taken_for_a_later_launch(svinit, tmp_path):
+def test_what_a_recorded_launch_left_behind_is_not_taken_for_a_later_launch(svinit, tmp_path, strays):
     # app's recorded process (launch 10) died while no svinit ran; a helper it had started
     # in a session of its own (launch 10 too) still runs: not the service's process, so
     # app starts again. web's recorded process (launch 10) died too, and was relaunched
     # (launch 20) by a svinit killed before it recorded that; that process and a child of
     # it (launch 20, started after it) run: the first is taken. idle has no file and
     # nothing holds it: it was at rest, and what carries its name is left alone.
-    import sys
     dead = subprocess.Popen(["/bin/true"])
     dead.wait()
     files = {"svinit": self_record(),
              "services/boot": record("boot", type="internal", active=1, holds="app web"),
              "services/app": record("app", dead.pid, 12345, launch="10"),
              "services/web": record("web", dead.pid, 12345, launch="10")}
-    pids_file = str(tmp_path / "strays")
-    parent = [sys.executable, "-c", PARENT, pids_file, "app=10,web=20,web=20,idle=30"]
-    try:
-        sv = svinit({"boot": "type = internal\ndepends-on: app\ndepends-on: web\n",
-                     "app": SLEEP, "web": SLEEP, "idle": SLEEP},
-                    wrapper=parent + with_piddir(tmp_path, files))
-        sv.wait_state("boot", "started")
-        helper, web, web_child, idle = (int(p) for p in open(pids_file).read().split())
-        app = sv.wait_for(lambda: sv.status("app")["pid"], what="app started")
-        assert app != helper
-        assert sv.status("web")["pid"] == web
-        assert (sv.status("idle")["state"], sv.status("idle")["pid"]) == ("stopped", None)
-        err = sv.stderr()
-        assert "svinit: web: pid %d was started by the svinit before, which died before " \
-               "recording it: adopted" % web in err
-        for name, pid in (("app", helper), ("web", web_child), ("idle", idle)):
-            assert ("svinit: %s: pid %d (SVINIT_SERVICE=%s, not recorded) is not taken as its "
-                    "process: left alone" % (name, pid, name)) in err
-        assert sv.shutdown() == 0
-        assert not alive(app) and not alive(web)
-        assert alive(helper) and alive(web_child) and alive(idle)
-    finally:
-        kill_strays(pids_file)
+    parent, pids = strays("app=10,web=20,web=20,idle=30")
+    sv = svinit({"boot": "type = internal\ndepends-on: app\ndepends-on: web\n",
+                 "app": SLEEP, "web": SLEEP, "idle": SLEEP},
+                wrapper=parent + with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    helper, web, web_child, idle = pids()
+    app = sv.wait_for(lambda: sv.status("app")["pid"], what="app started")
+    assert app != helper
+    assert sv.status("web")["pid"] == web
+    assert (sv.status("idle")["state"], sv.status("idle")["pid"]) == ("stopped", None)
+    err = sv.stderr()
+    assert "svinit: web: pid %d was started by the svinit before, which died before " \
+           "recording it: adopted" % web in err
+    for name, pid in (("app", helper), ("web", web_child), ("idle", idle)):
+        assert ("svinit: %s: pid %d (SVINIT_SERVICE=%s, not recorded) is not taken as its "
+                "process: left alone" % (name, pid, name)) in err
+    assert sv.shutdown() == 0
+    assert not alive(app) and not alive(web)
+    assert alive(helper) and alive(web_child) and alive(idle)
 
 
-def test_a_svinit_killed_in_its_first_launches_is_taken_over(svinit, tmp_path):
+def test_a_svinit_killed_in_its_first_launches_is_taken_over(svinit, tmp_path, strays):
     # svinit's own file names what it was asked to start (boot) and does not say its
     # first pass was recorded; a was launched, b not yet, and no service has a file:
     # the next svinit takes a as launched and starts the rest, as a boot would have.
-    import sys
     files = {"svinit": piddir.render([("pid", 4194304), ("starttime", 1), ("boot_id", BOOT_ID),
                                       ("requested", "boot")])}
-    pids_file = str(tmp_path / "strays")
-    parent = [sys.executable, "-c", PARENT, pids_file, "a=10"]
-    try:
-        sv = svinit({"boot": "type = internal\ndepends-on: a\nwaits-for: b\n",
-                     "a": SLEEP, "b": SLEEP},
-                    wrapper=parent + with_piddir(tmp_path, files))
-        sv.wait_state("boot", "started")
-        (a,) = (int(p) for p in open(pids_file).read().split())
-        assert sv.status("a")["pid"] == a
-        b = sv.wait_for(lambda: sv.status("b")["pid"], what="b started")
-        err = sv.stderr()
-        assert "svinit: a: pid %d was started by the svinit before, which died before " \
-               "recording it: adopted" % a in err
-        assert "svinit: restarted: the svinit before (pid 4194304) died" in err
-        assert sv.call("info")["svinit"]["requested"] == [["boot", "started"]]
-        assert sv.shutdown() == 0
-        assert not alive(a) and not alive(b)
-    finally:
-        kill_strays(pids_file)
+    parent, pids = strays("a=10")
+    sv = svinit({"boot": "type = internal\ndepends-on: a\nwaits-for: b\n",
+                 "a": SLEEP, "b": SLEEP},
+                wrapper=parent + with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    (a,) = pids()
+    assert sv.status("a")["pid"] == a
+    b = sv.wait_for(lambda: sv.status("b")["pid"], what="b started")
+    err = sv.stderr()
+    assert "svinit: a: pid %d was started by the svinit before, which died before " \
+           "recording it: adopted" % a in err
+    assert "svinit: restarted: the svinit before (pid 4194304) died" in err
+    assert sv.call("info")["svinit"]["requested"] == [["boot", "started"]]
+    assert sv.shutdown() == 0
+    assert not alive(a) and not alive(b)
 
 
 def test_what_a_svinit_finished_starting_is_not_started_again(svinit, tmp_path):
@@ -341,35 +340,30 @@ def test_what_a_svinit_finished_starting_is_not_started_again(svinit, tmp_path):
     assert not os.path.exists(tmp_path / "a.runs")
 
 
-def test_a_process_whose_file_is_unreadable_is_found_by_its_name(svinit, tmp_path):
+def test_a_process_whose_file_is_unreadable_is_found_by_its_name(svinit, tmp_path, strays):
     # p's file is garbage, but its process runs, with SVINIT_SERVICE=p: it is taken back
     # (so that a `ctl start p` does not run a second one). q's file is garbage and no
     # process carries its name: failed, as before.
-    import sys
     files = {"svinit": self_record(),
              "services/boot": record("boot", type="internal", active=1, holds="p q"),
              "services/p": b"\x00\xffgarbage\n", "services/q": b"\x00\xffgarbage\n"}
-    pids_file = str(tmp_path / "strays")
-    parent = [sys.executable, "-c", PARENT, pids_file, "p=10"]
-    try:
-        sv = svinit({"boot": "type = internal\nwaits-for: p\nwaits-for: q\n", "p": SLEEP, "q": SLEEP},
-                    wrapper=parent + with_piddir(tmp_path, files))
-        sv.wait_state("boot", "started")
-        (p,) = (int(x) for x in open(pids_file).read().split())
-        assert (sv.status("p")["state"], sv.status("p")["pid"]) == ("started", p)
-        st = sv.status("q")
-        assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None)
-        err = sv.stderr()
-        assert "svinit: p: pid %d (SVINIT_SERVICE=p) is its process, whose file is unreadable: " \
-               "adopted" % p in err
-        assert "svinit: pid dir: %s/services/p: not an svinit state file: its process taken back " \
-               "(above)" % sv.piddir in err
-        assert "svinit: pid dir: %s/services/q: not an svinit state file: not adopted nor " \
-               "signalled; taken as failed" % sv.piddir in err
-        assert sv.shutdown() == 0
-        assert not alive(p)
-    finally:
-        kill_strays(pids_file)
+    parent, pids = strays("p=10")
+    sv = svinit({"boot": "type = internal\nwaits-for: p\nwaits-for: q\n", "p": SLEEP, "q": SLEEP},
+                wrapper=parent + with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    (p,) = pids()
+    assert (sv.status("p")["state"], sv.status("p")["pid"]) == ("started", p)
+    st = sv.status("q")
+    assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None)
+    err = sv.stderr()
+    assert "svinit: p: pid %d (SVINIT_SERVICE=p) is its process, whose file is unreadable: " \
+           "adopted" % p in err
+    assert "svinit: pid dir: %s/services/p: not an svinit state file: its process taken back " \
+           "(above)" % sv.piddir in err
+    assert "svinit: pid dir: %s/services/q: not an svinit state file: not adopted nor " \
+           "signalled; taken as failed" % sv.piddir in err
+    assert sv.shutdown() == 0
+    assert not alive(p)
 
 
 # As PARENT, but the strays' output: c's stdout and stderr are a pipe open read-write, as
@@ -398,26 +392,21 @@ sys.exit(subprocess.call(sys.argv[2:]))
 """
 
 
-def test_an_unrecorded_process_gets_its_output_pipe_read_again(svinit, tmp_path):
+def test_an_unrecorded_process_gets_its_output_pipe_read_again(svinit, tmp_path, strays):
     """A process launched but not recorded (svinit killed between the launch and the
     file) is adopted with its output: the pipe svinit gave it (open read-write) is read
     on, and what it wrote before shows in `ctl log`; a process whose stdout is some other
     pipe is adopted without touching that pipe."""
-    import sys
-    pids_file = str(tmp_path / "strays")
-    parent = [sys.executable, "-c", PARENT_OUTPUT, pids_file]
-    try:
-        sv = svinit({"boot": "type = internal\ndepends-on: c\ndepends-on: d\n", "c": SLEEP, "d": SLEEP},
-                    wrapper=parent + with_piddir(tmp_path, {
-                        "services/boot": record("boot", type="internal", active=1, holds="c d")}))
-        sv.wait_state("boot", "started")
-        sc, sd = (int(p) for p in open(pids_file).read().split())
-        assert (sv.status("c")["pid"], sv.status("d")["pid"]) == (sc, sd)
-        sv.wait_for(lambda: "line-from-c" in sv.call("log", name="c", lines=5)["lines"],
-                    what="c's output read again")
-        files = {n: piddir.read(os.path.join(sv.piddir, "services", n)) for n in ("c", "d")}
-        assert files["c"]["output"] == str(os.stat("/proc/%d/fd/1" % sc).st_ino), files
-        assert "output" not in files["d"], files
-        assert sv.shutdown() == 0
-    finally:
-        kill_strays(pids_file)
+    parent, pids = strays(script=PARENT_OUTPUT)
+    sv = svinit({"boot": "type = internal\ndepends-on: c\ndepends-on: d\n", "c": SLEEP, "d": SLEEP},
+                wrapper=parent + with_piddir(tmp_path, {
+                    "services/boot": record("boot", type="internal", active=1, holds="c d")}))
+    sv.wait_state("boot", "started")
+    sc, sd = pids()
+    assert (sv.status("c")["pid"], sv.status("d")["pid"]) == (sc, sd)
+    sv.wait_for(lambda: "line-from-c" in sv.call("log", name="c", lines=5)["lines"],
+                what="c's output read again")
+    files = {n: piddir.read(os.path.join(sv.piddir, "services", n)) for n in ("c", "d")}
+    assert files["c"]["output"] == str(os.stat("/proc/%d/fd/1" % sc).st_ino), files
+    assert "output" not in files["d"], files
+    assert sv.shutdown() == 0

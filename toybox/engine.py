@@ -893,6 +893,15 @@ class ServiceSet:
         self.process_queues()
         return adopted, [svc for svc, _ in exited]
 
+    @staticmethod
+    def held_after_restart(kind, state):
+        """Whether a service in `state` that wants to run holds a dependency of `kind` its
+        file does not say it holds: every one when it has yet to start (a service it let
+        go of while starting or started is not taken again), hard ones always, milestones
+        until it has started."""
+        return kind != AFTER and (state == STOPPED or kind == HARD
+                                  or (kind == MILESTONE and state == STARTING))
+
     def _want_held(self, recorded):
         """Services that want to run hold their dependencies (hard ones at least); a held
         service with no file of its own was starting, and starts again."""
@@ -903,12 +912,10 @@ class ServiceSet:
             if svc in seen:
                 continue
             seen.add(svc)
-            fresh = svc.state == STOPPED
             for d in svc.deps:
                 if d.kind == AFTER:
                     continue
-                if not d._holding and (fresh or d.kind == HARD
-                                       or (d.kind == MILESTONE and svc.state == STARTING)):
+                if not d._holding and self.held_after_restart(d.kind, svc.state):
                     d._holding = True
                     d.to.required += 1
                     self.changed(svc)

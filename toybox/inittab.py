@@ -18,7 +18,7 @@ run in file order (ordered() lists them; each also waits-for the previous one of
 from toybox import lib
 from toybox import sysos as os     # posix, and os's helpers without its import
 
-from toybox.svcfile import Description, LoadError, _read as read_file
+from toybox.svcfile import Description, LoadError, read_file
 
 ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst", "ctrlaltdel", "shutdown", "restart")
 BOOT_ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst")

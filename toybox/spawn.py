@@ -86,16 +86,24 @@ def spawn(launch):
     """Start the process: (pid, status_fd). status_fd is None when the exec is already known
     to have worked (posix_spawn), else the read end of the close-on-exec error pipe: read it
     with read_status() once it is readable. Raises SpawnError for a failure known at once."""
-    for word in [launch.exec_path or "", launch.cwd or "", launch.tty or ""] + list(launch.argv) \
-            + ["%s=%s" % kv for kv in launch.env.items()]:
-        if "\0" in word:
-            raise SpawnError("setup", errno.EINVAL, "a NUL byte in %r" % word.split("\0")[0])
-    path = find_program(launch.exec_path or launch.argv[0], launch.env)
-    if not launch.needs_fork():
-        pid = _posix_spawn(launch, path)
-        if pid is not None:
-            return pid, None
-    return _fork_exec(launch, path)
+    try:
+        path = find_program(launch.exec_path or launch.argv[0], launch.env)
+        if not launch.needs_fork():
+            pid = _posix_spawn(launch, path)
+            if pid is not None:
+                return pid, None
+        return _fork_exec(launch, path)
+    except (ValueError, OverflowError) as e:
+        raise SpawnError("setup", errno.EINVAL, _bad_value(e)) from None
+
+
+def _bad_value(e):
+    """What a launch's ValueError or OverflowError says, for its SpawnError (the
+    interpreter raises them before any system call: a NUL byte, an ID out of range)."""
+    text = str(e)
+    if "null" in text:
+        return "a NUL byte in an argument, the environment or a path"
+    return text
 
 
 def _posix_spawn(launch, path):
@@ -197,8 +205,11 @@ def _child(launch, path, wfd):
             os.setuid(uid)
         stage, what = "exec", path
         os.execve(path, launch.argv, launch.env)
-    except OSError as e:
-        msg = "%s\0%s\0%d" % (stage, "" if what is None else what, e.errno or 0)
+    except (OSError, ValueError, OverflowError) as e:
+        err = e.errno or 0 if isinstance(e, OSError) else errno.EINVAL
+        if not isinstance(e, OSError):
+            what = _bad_value(e)
+        msg = "%s\0%s\0%d" % (stage, "" if what is None else what, err)
         try:
             os.write(wfd, msg.encode("utf-8", "surrogateescape"))
         except OSError:

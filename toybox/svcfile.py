@@ -475,10 +475,11 @@ def _resolve_user(spec):
 MAX_FILE = 16 << 20     # bytes of a service or env file: no file of that kind comes near
 
 
-def _read(path):
+def read_file(path):
+    """The text of a service, env or inittab file; OSError if it can't be read, is not a
+    regular file (a FIFO would block svinit's loop for good, a device such as /dev/zero
+    never end) or is larger than MAX_FILE."""
     # A binary read then decode is about twice as fast as a text-mode open (1000 files at boot).
-    # Non-blocking, and a regular file only: a FIFO would block svinit's loop for good, a
-    # device such as /dev/zero never end.
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         st = os.fstat(fd)
@@ -509,7 +510,7 @@ def _groups(user, gid):
 def read_env_file(path):
     """NAME=VALUE lines (blank lines and `#` comments allowed) -> dict; raise LoadError."""
     try:
-        text = _read(path)
+        text = read_file(path)
     except OSError as e:
         raise LoadError(path, None, "cannot read: %s" % (e.strerror or e)) from None
     env = {}
@@ -562,7 +563,7 @@ def load_file(path, name=None, services_dir=None, environ=None):
     if not valid_name(name):
         raise LoadError(path, None, "invalid service name %r" % name)
     try:
-        text = _read(path)
+        text = read_file(path)
     except OSError as e:
         raise LoadError(path, None, "cannot read: %s" % (e.strerror or e)) from None
     return parse(text, path, name, services_dir, environ)
@@ -891,7 +892,7 @@ def check_set(descs, errors):
     for name in errors:
         descs.pop(name, None)
 
-    _find_cycles(descs, errors)
+    find_cycles(descs, errors)
 
     # Hard dependents of failed services fail too, transitively.
     dependents = {}
@@ -911,7 +912,7 @@ def check_set(descs, errors):
         descs.pop(name, None)
 
 
-def _find_cycles(descs, errors):
+def find_cycles(descs, errors):
     """Fail every service on a dependency cycle, naming the cycle from that service."""
     # graph[n] = [(t, owner, key)]: n starts after t, because of owner's `key` line. Ordering
     # counts too (it would deadlock a start just the same); `a before b` is an edge of b.

@@ -190,7 +190,7 @@ def cmd_reload(daemon, svc, req, reply):
         descs = {s.name: s.desc for s in daemon.sset.services.values()}
         descs[svc.name] = new
         cycles = {}
-        svcfile._find_cycles(descs, cycles)
+        svcfile.find_cycles(descs, cycles)
         if cycles:
             why = cycles.get(svc.name) or cycles[sorted(cycles)[0]]
             reply(protocol.reply_error(str(why), protocol.E_FAILED, service=svc.status()))

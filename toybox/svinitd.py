@@ -255,7 +255,6 @@ class Daemon:
         self.requested_failed = False
         self.oneit_pid = None
         self.oneit_container = False    # oneit in container mode: it can't halt, only end
-        self.ending = False         # shut down, waiting for container oneit's SIGTERM back
         self.recovered = False      # took back a dead svinit's state from the pid dir
         self.requested = None       # the services start_requested() asked for
         self.first_pass_recorded = False    # (piddir.py: `started` in svinit's own file)
@@ -733,8 +732,7 @@ class Daemon:
         # Before anything is launched: svinit's own file names them, so that a svinit
         # killed in the first wave, before any service's file was written, is known by
         # its successor to have begun (svrecover.recover).
-        if self.piddir is not None:
-            self.write_self()
+        self.write_self()
         self.sset.process_queues()
         if not started:
             self.boot_failed("nothing to start")
@@ -828,34 +826,32 @@ class Daemon:
         self.shutdown_phase = 4
         self.log("all services stopped")
         self.exit_code = 0
-        if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None and self.oneit_container:
+        if how not in SHUTDOWN_SIGNALS or self.oneit_pid is None:
+            return
+        if self.oneit_container:
             # A container's oneit halts nothing and would pass USR1 back, then relaunch
             # us: it is asked to stop (SIGTERM, which it passes back), and we exit when
-            # that comes, so that it exits with our status instead of relaunching us.
-            self.log("%s: asking oneit (pid %d) to end the container" % (how, self.oneit_pid))
-            self.logger.drain()
-            try:
-                syscalls.signal_parent_oneit(_signal.SIGTERM, self.oneit_pid)
-            except OSError as e:
-                self.log("can't ask oneit to end the container: %s" % lib.strerror(e))
-                return
-            self.exit_code = None
-            self.ending = True
-            self.timer(ENDING_WAIT, self.ended)
-            return
-        if how in SHUTDOWN_SIGNALS and self.oneit_pid is not None:
+            # that comes (ended), so that it exits with our status instead.
+            what, sig = "end the container", _signal.SIGTERM
+            self.log("%s: asking oneit (pid %d) to %s" % (how, self.oneit_pid, what))
+        else:
             # oneit's SIGTERM to every process follows at once: the console gets the
             # shutdown's messages first, this one too.
+            what, sig = how, SHUTDOWN_SIGNALS[how]
             self.log("asking oneit (pid %d) to %s" % (self.oneit_pid, how))
-            self.logger.drain()
-            try:
-                syscalls.signal_parent_oneit(SHUTDOWN_SIGNALS[how], self.oneit_pid)
-            except OSError as e:
-                self.log("can't ask oneit to %s: %s" % (how, lib.strerror(e)))
+        self.logger.drain()
+        try:
+            syscalls.signal_parent_oneit(sig, self.oneit_pid)
+        except OSError as e:
+            self.log("can't ask oneit to %s: %s" % (what, lib.strerror(e)))
+            return
+        if self.oneit_container:
+            self.exit_code = None
+            self.timer(ENDING_WAIT, self.ended)
 
     def ended(self):
-        if self.ending:
-            self.ending = False
+        """Done, and a container's oneit passed our SIGTERM back (or ENDING_WAIT went by)."""
+        if self.shutdown_phase == 4:
             self.exit_code = 0
 
     # -- signals, reaping, oneit ---------------------------------------------
@@ -868,7 +864,7 @@ class Daemon:
         for sig in data:
             if sig == _signal.SIGCHLD:
                 self.reap()
-            elif sig == _signal.SIGTERM and self.ending:
+            elif sig == _signal.SIGTERM and self.shutdown_phase == 4:
                 self.ended()
             elif sig == _signal.SIGTERM:
                 # Under oneit, TERM is PID 1's reboot signal passed on (a user's
@@ -1156,8 +1152,7 @@ class Daemon:
             self.start_requested()
         self.persist()
         self.first_pass_recorded = True
-        if self.piddir is not None:
-            self.write_self()
+        self.write_self()
         try:
             self.loop()
         finally:

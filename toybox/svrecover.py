@@ -4,7 +4,7 @@ from toybox import sysos as os     # posix, and os's helpers without its import
 import time
 
 from toybox import fs, logs, oneitwire, proc
-from toybox.engine import AFTER, HARD, MILESTONE, STARTED, STARTING, STOPPED, STOPPING
+from toybox.engine import AFTER, STARTED, STARTING, STOPPED, STOPPING
 from toybox.svinitd import ENV_LAUNCH, ENV_SERVICE, HOWS
 
 
@@ -120,8 +120,11 @@ def _launch_order(launch_id):
 
 
 def _wanted_unrecorded(daemon, records):
-    """The services without a file that a recorded one holds, or would hold starting
-    afresh, and so on down (what engine.ServiceSet.restore derives as starting)."""
+    """The services without a file that a recorded one holds, or would hold after the
+    restart, and so on down: what engine.ServiceSet.restore derives as starting, by the
+    same rule (held_after_restart). (The restore also lets go of a recorded service that
+    nothing wants any more, a stop half written; this does not, so such a service's
+    dependencies count as wanted here.)"""
     wanted = set()
     todo = []
     for name, rec in records.items():
@@ -131,8 +134,7 @@ def _wanted_unrecorded(daemon, records):
         holds = set(rec.get("holds", "").split())
         state = rec.get("state")
         for d in svc.deps:
-            if d.kind != AFTER and (d.to.name in holds or state == STOPPED or d.kind == HARD
-                                    or (d.kind == MILESTONE and state == STARTING)):
+            if d.kind != AFTER and (d.to.name in holds or daemon.sset.held_after_restart(d.kind, state)):
                 todo.append(d.to)
     while todo:
         svc = todo.pop()
