@@ -37,13 +37,19 @@ services in order and signals back, and oneit then does the rest (also when
 it exits, or after 90 seconds).
 
 Container mode (PID not 1, or -C), as tini: the child keeps oneit's stdin,
-stdout and stderr unless -c is given, and runs in its own session. When not
-PID 1, oneit makes itself a child subreaper, so orphans come to it. It
-forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH to the
-child and, when the child exits, reaps the zombies left and exits with the
-child's exit code (128+N if signal N killed it). -r and -n relaunch, except
-after a forwarded SIGTERM, SIGINT or SIGQUIT; one of those arriving while no
-child runs makes oneit exit at once with 128+N. -p means nothing here.
+stdout and stderr unless -c is given (then it gets a session of its own, as
+above), and runs in a process group of its own, which becomes the foreground
+of oneit's controlling terminal if oneit's group (or the last child's) was:
+under `docker run -it` or from a shell, a shell child has job control and
+the terminal's ^C and ^Z go to the child. When not PID 1, oneit makes itself
+a child subreaper, so orphans come to it. It forwards every signal to the
+child but SIGCHLD, the kernel's signals about oneit itself (SIGSEGV, SIGBUS,
+SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGPIPE, SIGXCPU, SIGXFSZ) and
+SIGTTIN and SIGTTOU (ignored); when the child exits, oneit reaps the zombies
+left and exits with the child's exit code (128+N if signal N killed it). -r
+and -n relaunch, except after a forwarded SIGTERM, SIGINT or SIGQUIT; one of
+those arriving while no child runs makes oneit exit at once with 128+N. -p
+means nothing here.
 
 The child's environment: ONEIT_PID (oneit's PID); with -3,
 ONEIT_REPORT_FORMAT (`pid` or `pid-status`); with -w, ONEIT_HEARTBEAT_FD (4)
@@ -57,7 +63,9 @@ next). Past 100000 queued records it drops new ones and says so once. Read fd
 3 in multiples of the record size.
 
 A command that can't be run prints `oneit: COMMAND: REASON` and counts as
-an exit with 127 (not found) or 126 (not executable).
+an exit with 127 (not found) or 126 (not executable). An executable file
+without #! is run by /bin/sh, as execvp(3) does. A regular file as CONSOLE
+is appended to.
 
 Differences from toybox's oneit: -r works (toybox documents it but rejects
 it); -3 reports the reaped process's PID (toybox writes the child's PID);

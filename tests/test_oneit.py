@@ -23,6 +23,7 @@ from conftest import REPO
 #                     (or never); sleep
 #   signals           log HUP/USR1/WINCH to OUT/signals; exit 7 on TERM
 #   tty               write `SID TTY_NR ISATTY` to OUT/tty
+#   fg                append `PID PGID SID FOREGROUND-PGID` to OUT/fg; exec sleep
 #   env               write ONEIT_* variables and the parent PID to OUT/env
 KID = r'''
 import os, sys, time, signal
@@ -94,8 +95,11 @@ elif mode in ("beat", "silent"):
         time.sleep(0.1)
 elif mode == "signals":
     log = open(os.path.join(out, "signals"), "a", buffering=1)
-    for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
-        signal.signal(s, lambda sig, frame: log.write(signal.Signals(sig).name + "\n"))
+    for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH, signal.SIGALRM, signal.SIGTSTP,
+              signal.SIGPWR, signal.SIGCONT, signal.SIGURG, signal.SIGRTMIN + 3):
+        signal.signal(s, lambda sig, frame: log.write(
+            ("SIGRTMIN+%d" % (sig - signal.SIGRTMIN) if sig >= signal.SIGRTMIN
+             else signal.Signals(sig).name) + "\n"))
     signal.signal(signal.SIGTERM, lambda sig, frame: os._exit(7))
     put("ready", "")
     while True:
@@ -103,6 +107,16 @@ elif mode == "signals":
 elif mode == "tty":
     stat = open("/proc/self/stat").read().rsplit(")", 1)[1].split()
     put("tty", "%d %s %d" % (os.getsid(0) == os.getpid(), stat[4], os.isatty(0)))
+elif mode == "fg":
+    try:
+        front = os.tcgetpgrp(0)
+    except OSError:
+        front = -1
+    with open(os.path.join(out, "fg"), "a") as f:
+        f.write("%d %d %d %d\n" % (os.getpid(), os.getpgrp(), os.getsid(0), front))
+    with open(os.path.join(out, "pids"), "a") as f:
+        f.write("%d\n" % os.getpid())
+    os.execvp("sleep", ["sleep", "1000"])
 elif mode == "env":
     put("env", "".join("%s=%s\n" % kv for kv in sorted(os.environ.items())
                        if kv[0].startswith("ONEIT_")) + "ppid=%d\n" % os.getppid())
@@ -263,6 +277,22 @@ def test_command_not_executable(testcmd, tmp_path):
     assert (r.code, r.err) == (126, "oneit: %s: Permission denied\n" % script)
 
 
+def test_script_without_interpreter_line_runs_in_sh(testcmd, tmp_path):
+    script = tmp_path / "script"
+    script.write_text("echo \"ran $0 $1\"; exit 5\n")
+    script.chmod(0o755)
+    r = testcmd(["oneit", str(script), "arg"])
+    assert (r.code, r.out, r.err) == (5, "ran %s arg\n" % script, "")
+
+
+def test_regular_file_as_console_is_appended_to(testcmd, tmp_path):
+    log = tmp_path / "log"
+    log.write_text("kept\n")
+    r = testcmd(["oneit", "-c", str(log), "sh", "-c", "echo out; echo err >&2"])
+    assert (r.code, r.out, r.err) == (0, "", "")
+    assert log.read_text() == "kept\nout\nerr\n"
+
+
 def test_console_that_cannot_be_opened(testcmd, tmp_path):
     r = testcmd(["oneit", "-c", str(tmp_path / "nope"), "true"])
     assert (r.code, r.err) == (1, "oneit: %s/nope: No such file or directory\n" % tmp_path)
@@ -329,6 +359,74 @@ def test_console_becomes_the_controlling_terminal(oneit, kid):
         os.close(slave)
 
 
+# Runs oneit with a pseudo-terminal as its controlling terminal and stdin: as session
+# leader (`fg`), or as a background job of this session's leader (`bg`).
+TERM = r'''
+import os, sys
+slave, mode, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.setsid()
+fd = os.open(slave, os.O_RDWR)      # a session leader's first terminal becomes its own
+os.dup2(fd, 0)
+if mode == "fg":
+    os.execv(argv[0], argv)
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(argv[0], argv)
+os.waitpid(pid, 0)
+'''
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    """(master fd, prefix) where prefix(mode) runs oneit on the pty's slave side.
+
+    Ask for it before `oneit`: closing the master hangs the terminal up, and the oneit
+    fixture must find its processes still there to clean them up."""
+    master, slave = os.openpty()
+    path = tmp_path / "term.py"
+    path.write_text(TERM)
+    yield master, lambda mode: (sys.executable, "-S", str(path), os.ttyname(slave), mode)
+    os.close(master)
+    os.close(slave)
+
+
+def fg_lines(o):
+    if not os.path.exists(os.path.join(o.out, "fg")):
+        return []
+    return [[int(w) for w in line.split()] for line in o.file("fg").splitlines()]
+
+
+def test_child_owns_the_terminal_and_keyboard_signals(terminal, oneit, kid):
+    master, prefix = terminal
+    o = oneit("-r", *kid, "fg", prefix=prefix("fg"))
+    [first] = wait_for(lambda: fg_lines(o), what="the child")
+    pid, pgid, sid, front = first
+    # A process group of its own in oneit's session, the terminal's foreground: a shell
+    # there has job control.
+    assert (pgid, sid, front) == (pid, o.pid, pid)
+    os.write(master, b"\x03")
+    # ^C went to the child's group alone: oneit, not told to stop, relaunches, and the
+    # terminal goes to the new child.
+    second = wait_for(lambda: fg_lines(o)[1:], what="the relaunched child")[0]
+    assert second[0] != pid and second[1:] == [second[0], o.pid, second[0]]
+    assert o.err() == "oneit: %s (pid %d) killed by signal 2 (SIGINT): relaunching in 0.25s\n" \
+        % (sys.executable, pid)
+    o.signal(signal.SIGTERM)
+    assert o.wait() == 143
+
+
+def test_background_oneit_leaves_the_terminal_alone(terminal, oneit, kid):
+    master, prefix = terminal
+    o = oneit(*kid, "fg", prefix=prefix("bg"))
+    [(pid, pgid, sid, front)] = wait_for(lambda: fg_lines(o), what="the child")
+    assert (pgid, sid, front) == (pid, o.pid, o.pid)
+    [init] = children_of(o.pid)
+    os.kill(init, signal.SIGTERM)
+    assert o.wait() == 0
+    assert stat(init) is None and stat(pid) is None
+
+
 # -- signals ----------------------------------------------------------------------
 
 def test_signals_are_forwarded_to_the_child(oneit, kid):
@@ -356,6 +454,24 @@ def test_forwarding_to_the_process_group(oneit, tmp_path, group):
         wait_for(lambda: stat(sleeper) is None, what="the group's sleep to die")
     else:
         assert stat(sleeper)[0] != "Z"
+
+
+def test_every_other_signal_is_forwarded_too(oneit, kid):
+    # A Dockerfile's STOPSIGNAL may be any signal; SIGTSTP, SIGALRM or a real-time signal
+    # must neither stop nor kill a oneit that is not PID 1.
+    o = oneit(*kid, "signals")
+    wait_for(lambda: os.path.exists(os.path.join(o.out, "ready")), what="child ready")
+    sent = [signal.SIGALRM, signal.SIGTSTP, signal.SIGPWR, signal.SIGCONT, signal.SIGURG,
+            signal.SIGRTMIN + 3]
+    names = ["SIGALRM", "SIGTSTP", "SIGPWR", "SIGCONT", "SIGURG", "SIGRTMIN+3"]
+    for sig, name in zip(sent, names):
+        o.signal(sig)
+        wait_for(lambda: name in o.file("signals") if os.path.exists(
+            os.path.join(o.out, "signals")) else False, what=name)
+        assert stat(o.pid)[0] in "SR", name
+    o.signal(signal.SIGTERM)
+    assert o.wait() == 7
+    assert o.file("signals").split() == names
 
 
 def test_term_ends_relaunching(oneit, kid):

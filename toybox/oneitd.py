@@ -23,8 +23,14 @@ KILL_WAIT = 2.0         # then at most this long reaping before reboot(2)
 DEFAULT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
 
 SIGKILL = _signal.SIGKILL
-FORWARD = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
-           _signal.SIGUSR1, _signal.SIGUSR2, _signal.SIGWINCH)
+# Container mode passes on every signal but these: the child's own (CHLD); the kernel's
+# word about oneit itself (its faults, its writes to a closed pipe, its resource limits);
+# the terminal's stops of a background oneit, which it ignores; and those no process can
+# catch.
+KEEP = {getattr(_signal, name) for name in (
+    "SIGCHLD", "SIGPIPE", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGTRAP",
+    "SIGSYS", "SIGXCPU", "SIGXFSZ", "SIGTTIN", "SIGTTOU", "SIGKILL", "SIGSTOP")}
+TERMINAL_STOPS = (_signal.SIGTTIN, _signal.SIGTTOU)
 STOP = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGQUIT)
 PID1_ACTIONS = {_signal.SIGUSR1: "halt", _signal.SIGUSR2: "poweroff",
                 _signal.SIGTERM: "reboot", _signal.SIGINT: "reboot"}
@@ -73,20 +79,34 @@ def main(ctx):
 
 
 def _execvpe(name, argv, env):
-    """execvpe(3) as os.execvpe does it, without importing os (which costs PID 1 a tenth
-    of a second at boot under emulation): the first PATH entry that execs; ENOENT and
-    ENOTDIR go on to the next, the first other error is the one raised."""
+    """execvpe(3) without importing os (which costs PID 1 a tenth of a second at boot
+    under emulation): the first PATH entry that execs; ENOENT and ENOTDIR go on to the
+    next, the first other error is the one raised. As the C library's, and tini's, an
+    executable file the kernel can't run (a script without #!) is run by /bin/sh."""
     if "/" in name:
-        posix.execve(name, argv, env)
+        _execve_or_sh(name, argv, env)
     first = None
     for d in (env.get("PATH") or DEFAULT_PATH).split(":"):
         try:
-            posix.execve((d or ".") + "/" + name, argv, env)
+            _execve_or_sh((d or ".") + "/" + name, argv, env)
         except OSError as e:
             if e.errno not in (errno.ENOENT, errno.ENOTDIR) and first is None:
                 first = e
             last = e
     raise first or last
+
+
+def _execve_or_sh(path, argv, env):
+    try:
+        posix.execve(path, argv, env)
+    except OSError as e:
+        if e.errno != errno.ENOEXEC:
+            raise
+    try:
+        posix.execve("/bin/sh", ["sh", path] + list(argv[1:]), env)
+    except OSError:
+        pass
+    raise OSError(errno.ENOEXEC, "Exec format error")
 
 
 def service_manager():
@@ -145,6 +165,7 @@ class Oneit:
         self.container = container
         self.group = group
         self.child = 0            # PID of the running child; 0 when there is none
+        self.last_child = 0       # PID (and process group) of the child launched last
         self.started = 0.0
         self.pause = 0.0
         self.launch_at = None     # when to (re)launch the child
@@ -192,8 +213,19 @@ class Oneit:
         self.watch(wake_r, select.POLLIN, lambda mask: drain(wake_r))
         _signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         _signal.signal(_signal.SIGCHLD, lambda sig, frame: None)
-        for sig in FORWARD if self.container else PID1_ACTIONS:
-            _signal.signal(sig, self.on_signal)
+        if self.container:
+            # The child may own the terminal (see exec_child): oneit's own messages to it
+            # must not stop oneit.
+            for sig in TERMINAL_STOPS:
+                _signal.signal(sig, _signal.SIG_IGN)
+            for sig in _signal.valid_signals() - KEEP:
+                try:
+                    _signal.signal(sig, self.on_signal)
+                except (OSError, ValueError):
+                    pass    # the C library keeps a few real-time signals for itself
+        else:
+            for sig in PID1_ACTIONS:
+                _signal.signal(sig, self.on_signal)
         if self.fmt:
             self.rep_r, self.rep_w = posix.pipe()
             posix.set_blocking(self.rep_w, False)
@@ -202,7 +234,7 @@ class Oneit:
     def own_console(self):
         """As PID 1, talk on the console (the kernel may have given us none)."""
         try:
-            fd = posix.open(self.console, posix.O_RDWR | posix.O_NOCTTY)
+            fd = posix.open(self.console, posix.O_RDWR | posix.O_NOCTTY | posix.O_APPEND)
         except OSError:
             return
         for target in (0, 1, 2):
@@ -369,7 +401,7 @@ class Oneit:
             self.close_child_fds()
             self.schedule_launch()
             return
-        self.child = pid
+        self.child = self.last_child = pid
         self.no_children = False
         if self.period:
             self.deadline = self.started + self.period
@@ -386,13 +418,32 @@ class Oneit:
                 if _signal.getsignal(sig) is not _signal.SIG_DFL:
                     _signal.signal(sig, _signal.SIG_DFL)
             _signal.set_wakeup_fd(-1)
+            if self.console or not self.container:
+                syscalls.setsid()
+            else:
+                # As tini: a process group of its own in oneit's session, made the
+                # foreground of oneit's terminal (`docker run -it`, a shell), so a shell
+                # child has job control and the terminal's ^C and ^Z go to the child, not
+                # to oneit. Only if oneit or the child before had it: a oneit started in
+                # the background leaves the terminal to whoever has it.
+                try:
+                    front = posix.tcgetpgrp(0)
+                except OSError:
+                    front = None    # stdin is not oneit's controlling terminal
+                ours = front in (posix.getpgrp(), self.last_child)
+                posix.setpgid(0, 0)
+                if ours:
+                    # SIGTTOU is still blocked: a oneit the child moved to the background
+                    # can give the terminal to the next child.
+                    posix.tcsetpgrp(0, posix.getpid())
             _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
-            syscalls.setsid()
             moves = {}
             if self.console:
                 stage = "console"
                 try:
-                    fd = posix.open(self.console, posix.O_RDWR)
+                    # O_APPEND: a regular file given as the console is written after what
+                    # it holds, never over it.
+                    fd = posix.open(self.console, posix.O_RDWR | posix.O_APPEND)
                 except OSError:
                     if self.console_given:
                         raise
@@ -576,7 +627,7 @@ class Oneit:
                     syscalls.killpg(self.child, sig)
                     return
                 except ProcessLookupError:
-                    pass   # not yet a group leader (before its setsid)
+                    pass   # not yet a group leader (before its setsid or setpgid)
             syscalls.kill(self.child, sig)
         except ProcessLookupError:
             pass
