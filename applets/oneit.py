@@ -27,7 +27,8 @@ and is passed on as `svinit -- WORD...`.
 As PID 1: the child runs in a new session with CONSOLE as its controlling
 terminal, so a shell child has job control; oneit's own messages go to the
 console. SIGUSR1 halts, SIGUSR2 powers off, SIGTERM and SIGINT (ctrl-alt-del)
-reboot. When the child exits and is not relaunched oneit reboots, or powers
+reboot; so do busybox's SIGPWR (halt) and systemd's SIGRTMIN+3, +4 and +5
+(halt, power off, reboot). When the child exits and is not relaunched oneit reboots, or powers
 off with -p. Either way it sends SIGTERM and SIGCONT to every process, waits
 up to 2 seconds while reaping, sends SIGKILL, syncs and calls reboot(2). If
 that fails (no CAP_SYS_BOOT, as in a container: use -C there), oneit exits

@@ -32,7 +32,8 @@ SVINIT_SERVICE=NAME in its environment.
 Signals: SIGTERM, SIGINT: stop every service in reverse dependency order and
 exit 0 (SIGINT runs the inittab's ctrlaltdel entries instead, if there are
 any); under oneit, SIGTERM is a reboot request (oneit passes PID 1's
-signals on). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request. SIGHUP:
+signals on). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request;
+SIGPWR halts, and systemd's SIGRTMIN+3 / +4 / +5 halt / power off / reboot. SIGHUP:
 re-create the control socket and the pid dir (after a mount over /run).
 
 Shutdown (`ctl shutdown`, `halt`, `poweroff`, `reboot`): stop every service in

@@ -77,10 +77,14 @@ def test_child_exit_powers_off_with_p(pid1):
     assert pid1.log()[-1] == "reboot poweroff"
 
 
-def test_child_asks_pid1_to_halt(pid1):
-    o = pid1("-c", "/dev/null", "sh", "-c", "kill -USR1 1; sleep 100")
-    assert o.wait() == -signal.SIGINT
-    assert pid1.log() == ["reboot cad-off", "kill -1 15", "kill -1 18", "reboot halt"]
+@pytest.mark.parametrize("sig, how, death", [
+    (signal.SIGUSR1, "halt", signal.SIGINT), (signal.SIGPWR, "halt", signal.SIGINT),
+    (signal.SIGRTMIN + 4, "poweroff", signal.SIGINT), (signal.SIGRTMIN + 5, "reboot", signal.SIGHUP)])
+def test_child_asks_pid1_to_halt(pid1, sig, how, death):
+    # busybox init's signals, and systemd's SIGRTMIN+3/4/5.
+    o = pid1("-c", "/dev/null", "sh", "-c", "kill -%d 1; sleep 100" % sig)
+    assert o.wait() == -death
+    assert pid1.log() == ["reboot cad-off", "kill -1 15", "kill -1 18", "reboot " + how]
 
 
 def test_sigusr2_terms_then_kills_everything_then_powers_off(pid1, tmp_path):

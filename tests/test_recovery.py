@@ -4,6 +4,8 @@ import os
 import signal
 import time
 
+import pytest
+
 from test_recovery_lib import supervised, alive  # noqa: F401  (fixture)
 
 
@@ -251,6 +253,21 @@ def test_the_start_timeout_of_a_start_command_goes_on_after_a_restart(supervised
     assert st["failed"] and st["reason"] == "start timed out after 2s"
     assert not alive(pid)
     assert sv.status("boot")["state"] == "started"
+
+
+@pytest.mark.parametrize("sig, how", [(signal.SIGRTMIN + 3, "halt"), (signal.SIGPWR, "halt"),
+                                      (signal.SIGRTMIN + 5, "reboot")])
+def test_other_inits_stop_signals_end_the_container(supervised, sig, how):
+    # A container image's STOPSIGNAL (systemd's SIGRTMIN+3, busybox's SIGPWR): oneit passes
+    # it on, svinit takes it for the request systemd or busybox would and ends the container.
+    sv = supervised({"boot": "type = internal\ndepends-on: a\n", "a": sh("exec /bin/sleep 1000")})
+    sv.wait_state("boot", "started")
+    a = sv.service_pid("a")
+    os.kill(sv.proc.pid, sig)
+    assert sv.proc.wait(30) == 0
+    err = sv.stderr()
+    assert "svinit: %s: asking oneit (pid %d) to end the container" % (how, sv.proc.pid) in err
+    assert "relaunching" not in err and not alive(a)
 
 
 def test_a_halt_under_a_containers_oneit_ends_the_container(supervised):
