@@ -57,6 +57,7 @@ CO_OPTIMIZED = 0x1                   # code-object flag of functions (not module
 DIRS = {
     "dev": 0o755, "dev/pts": 0o755, "proc": 0o555, "sys": 0o555, "run": 0o755,
     "tmp": 0o1777, "root": 0o700, "var": 0o755, "var/log": 0o755, "etc": 0o755,
+    "etc/svinit.d/boot.d": 0o755,
 }
 # The kernel does not mount devtmpfs on an initramfs root: without these nodes
 # PID 1 has no console and Python no /dev/urandom (booting.md). Mounting

@@ -26,6 +26,11 @@ Commands (request fields beyond v/cmd; reply fields when ok):
   signal   name, signal=INT           -> service: STATUS
   reload   name                       -> service: STATUS (file re-read; a bad file
                                          fails the request with FILE:LINE in error)
+  enable   name, from="boot", wait=true -> service: STATUS (FROM waits for NAME, now and
+                                         at every boot: a link in FROM's first waits-for.d;
+                                         NAME started if FROM is up)
+  disable  name, from="boot", wait=true -> service: STATUS (the link removed, the wait
+                                         dropped; NAME stopped unless needed or active)
   log      name, lines=INT            -> lines: [str...] (its recent output),
                                          discarded: bool (log-type = none: output not kept)
   shutdown how="halt"|"poweroff"|"reboot" -> accepted: true (before it is done)

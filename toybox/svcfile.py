@@ -140,6 +140,9 @@ class Description:
         self.warnings = []
         # (key, name) of dependencies that came only from a .d dir: a missing one is ignored.
         self.from_dirs = set()
+        # key -> [(directory, line)] of its .d settings, in file order (`ctl enable`
+        # writes into the first waits-for.d).
+        self.dot_dirs = {}
         # Set only for services made from an inittab (toybox/inittab.py).
         self.tty = None
         self.askfirst = False
@@ -663,6 +666,7 @@ def _apply(d, num, key, op, value, lookup):
         # entry is a warning, not a reason to fail the service (and with it the boot).
         base = key[:-2]
         dirpath = v if os.path.isabs(v) else os.path.join(d.services_dir, v)
+        d.dot_dirs.setdefault(base, []).append((dirpath, num))
         try:
             entries = sorted(e for e in os.listdir(dirpath) if not e.startswith("."))
         except OSError as e:

@@ -1,10 +1,11 @@
 """svinit's answers to the control requests about one service (start, stop, restart, wake,
-release, signal, reload, log, status): imported at the first such request, so that a boot,
+release, signal, reload, log, status, enable, disable): imported at the first such request, so that a boot,
 which makes none, does not pay for loading them. Each takes the Daemon first."""
 import _signal
+import os
 
 from toybox import engine, lib, protocol, syscalls
-from toybox.engine import STOPPED, STARTING, STARTED, STOPPING, HARD, MILESTONE
+from toybox.engine import STOPPED, STARTING, STARTED, STOPPING, HARD, MILESTONE, SOFT
 
 MAX_LOG_LINES = 10000
 
@@ -225,3 +226,132 @@ def cmd_log(daemon, svc, req, reply):
     # What a launch before a reload to log-type = none wrote is still there.
     reply(protocol.reply_ok(lines=out.lines(min(n, MAX_LOG_LINES)),
                             discarded=svc.desc.log_type == "none"))
+
+
+# -- enable, disable: a waits-for.d entry, kept on disk and made at once -------------
+
+def _enabling_service(daemon, svc, req, reply):
+    """The service whose first waits-for.d directory records `svc` (request field
+    "from", default boot), and that directory; None after replying an error."""
+    name = req.get("from", "boot")
+    if not isinstance(name, str) or not name:
+        reply(protocol.reply_error('%s: "from" must be a service name' % req["cmd"],
+                                   protocol.E_BAD_REQUEST))
+        return None
+    frm = daemon.find(name)
+    if frm is None:
+        reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
+        return None
+    if frm is svc:
+        reply(protocol.reply_error("%s: a service can't wait for itself" % name, protocol.E_REFUSED))
+        return None
+    dirs = frm.desc.dot_dirs.get("waits-for")
+    if not dirs:
+        reply(protocol.reply_error("%s: its file (%s) has no waits-for.d directory to record "
+                                   "%s in" % (name, frm.desc.file, svc.name), protocol.E_REFUSED,
+                                   service=svc.status()))
+        return None
+    return frm, dirs
+
+
+def _soft_edge(frm, svc):
+    for d in frm.deps:
+        if d.to is svc and d.kind == SOFT:
+            return d
+    return None
+
+
+def cmd_enable(daemon, svc, req, reply):
+    """As `dinitctl enable`: FROM (boot) waits for NAME from now on, and at every boot
+    after (a link in FROM's waits-for.d); NAME starts if FROM is up."""
+    from toybox import svcfile
+    if _busy(daemon, reply):
+        return
+    got = _enabling_service(daemon, svc, req, reply)
+    if got is None:
+        return
+    frm, dirs = got
+    desc = frm.desc
+    if ("waits-for", svc.name) not in desc.lines:
+        descs = {s.name: s.desc for s in daemon.sset.services.values()}
+        cycles = {}
+        desc.waits_for.append(svc.name)
+        try:
+            svcfile.find_cycles(descs, cycles)
+        finally:
+            desc.waits_for.pop()
+        if cycles:
+            why = cycles.get(frm.name) or cycles[sorted(cycles)[0]]
+            reply(protocol.reply_error("%s: can't be enabled from %s: %s" % (svc.name, frm.name, why),
+                                       protocol.E_REFUSED, service=svc.status()))
+            return
+        dirpath, line = dirs[0]
+        path = os.path.join(dirpath, svc.name)
+        try:
+            os.makedirs(dirpath, exist_ok=True)
+            if not os.path.lexists(path):
+                # A link to the file, by convention (only the entry's name counts).
+                os.symlink(os.path.relpath(svc.desc.file or svc.name, dirpath), path)
+        except OSError as e:
+            reply(protocol.reply_error("%s: %s" % (path, lib.strerror(e)), protocol.E_FAILED,
+                                       service=svc.status()))
+            return
+        desc.waits_for.append(svc.name)
+        desc.lines[("waits-for", svc.name)] = line
+        desc.from_dirs.add(("waits-for", svc.name))
+        daemon.sset.link(frm)
+        daemon.log("%s: enabled: %s waits for it (%s)" % (svc.name, frm.name, path))
+    d = _soft_edge(frm, svc)
+    if d is not None and not d.holding and frm.target == STARTED and frm.state in (STARTING, STARTED):
+        d.holding = True
+        svc.require()
+    daemon.sset.process_queues()
+    if svc.target != STARTED:
+        reply(protocol.reply_ok(service=svc.status()))     # FROM is not up: nothing to start
+        return
+    _reply_when_started(svc, req, reply)
+
+
+def cmd_disable(daemon, svc, req, reply):
+    """Undo `enable`: the link goes, FROM waits for NAME no more, and NAME stops unless
+    something else needs it or it was started on its own (`ctl start`)."""
+    got = _enabling_service(daemon, svc, req, reply)
+    if got is None:
+        return
+    frm, dirs = got
+    desc = frm.desc
+    key = ("waits-for", svc.name)
+    if key in desc.lines and key not in desc.from_dirs:
+        reply(protocol.reply_error("%s:%s says waits-for: %s: edit the file, then reload it"
+                                   % (desc.file, desc.line_of(*key), svc.name),
+                                   protocol.E_REFUSED, service=svc.status()))
+        return
+    for dirpath, _line in dirs:
+        path = os.path.join(dirpath, svc.name)
+        try:
+            os.unlink(path)
+            daemon.log("%s: disabled: %s waits for it no more (%s removed)"
+                       % (svc.name, frm.name, path))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            reply(protocol.reply_error("%s: %s" % (path, lib.strerror(e)), protocol.E_FAILED,
+                                       service=svc.status()))
+            return
+    if key in desc.lines:
+        desc.waits_for.remove(svc.name)
+        del desc.lines[key]
+        desc.from_dirs.discard(key)
+    d = _soft_edge(frm, svc)
+    if d is not None:
+        frm.deps.remove(d)
+        svc.dependents.remove(d)
+        if d.holding:
+            d.holding = False
+            svc.release()
+        daemon.sset.changed(frm)
+    daemon.sset.process_queues()
+    if svc.target == STOPPED:
+        _reply_when_stopped(svc, req, reply)
+    else:
+        reply(protocol.reply_ok(service=svc.status()))

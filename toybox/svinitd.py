@@ -981,7 +981,8 @@ class Daemon:
         if not isinstance(name, str) or not name:
             reply(protocol.reply_error('%s: a "name" string is needed' % cmd, protocol.E_BAD_REQUEST))
             return
-        svc = self.find(name) if cmd in ("start", "wake", "reload", "restart") else self.sset.get(name)
+        svc = self.find(name) if cmd in ("start", "wake", "reload", "restart", "enable") \
+            else self.sset.get(name)
         if svc is None:
             reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
             return
