@@ -60,7 +60,8 @@ Exit status:
      a mistake on the command line
   2  no such service
   3  svinit can't be reached or won't talk to us: no socket, nobody listening,
-     permission denied, no answer in time, another protocol version
+     permission denied, no answer in time, another protocol version, a reply
+     that breaks the protocol (a field of the wrong type)
 """
 import posix
 import sys
@@ -426,7 +427,10 @@ def info_text(info, tty):
 
 def when(t):
     import time
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    except (OverflowError, ValueError, OSError):
+        return "%s s after 1970" % t   # past the years the C library can show
 
 
 def done_text(cmd, args, s):
