@@ -57,14 +57,13 @@ list prints an array of them, log an array of lines, status alone an INFO object
 Exit status:
   0  done; for is-started and is-failed: yes
   1  the operation failed or was refused; for is-started and is-failed: no;
-     a mistake on the command line
+     a mistake on the command line; stdout could not be written
   2  no such service
   3  svinit can't be reached or won't talk to us: no socket, nobody listening,
      permission denied, no answer in time, another protocol version, a reply
      that breaks the protocol (a field of the wrong type)
 """
 import posix
-import sys
 
 from toybox import lib, protocol
 
@@ -231,12 +230,11 @@ class Ctl:
         return EXIT_NO
 
 
-def out(text):
-    sys.stdout.write(text)
+out = lib.out
 
 
 def out_json(obj):
-    sys.stdout.write(protocol.encode(obj) + "\n")
+    lib.out(protocol.encode(obj) + "\n")
 
 
 # -- human output ------------------------------------------------------------

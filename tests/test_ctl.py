@@ -700,7 +700,7 @@ def test_e2e_shutdown_stops_everything(real, svinit):
         os.kill(pid, 0)
 
 
-# -- replies that break the protocol ----------------------------------------------
+# -- replies that break the protocol, and a stdout that takes nothing -------------
 
 @pytest.fixture
 def answering(tmp_path):
@@ -796,3 +796,37 @@ def test_times_past_what_the_c_library_shows_are_shown_as_numbers():
     text = status_text(dict(SSHD, state="stopped", since=1e300), False)
     assert "Since:      1e+300 s after 1970 (" in text
 
+
+def ctl_with_stdout(bindir, fake, args, stdout, shell=""):
+    argv = [os.path.join(bindir, "ctl")] + args.split() + ["-s", fake.path]
+    if shell:
+        argv = ["/bin/sh", "-c", 'exec "$@" ' + shell, "sh"] + argv
+    p = subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stderr.decode()
+
+
+@pytest.mark.parametrize("args", ["list", "--json list", "status", "status sshd", "log sshd",
+                                  "start sshd", "--help"])
+def test_a_full_stdout_is_a_write_error(bindir, fake, args):
+    with open("/dev/full", "w") as full:
+        assert ctl_with_stdout(bindir, fake, args, full) == (
+            1, "ctl: write error: No space left on device\n")
+
+
+@pytest.mark.parametrize("args", ["list", "--json status", "is-started sshd", "log sshd"])
+def test_a_closed_stdout_is_a_write_error(bindir, fake, args):
+    assert ctl_with_stdout(bindir, fake, args, None, ">&-") == (
+        1, "ctl: write error: standard output is closed\n")
+
+
+def test_a_closed_stdout_is_no_error_when_nothing_is_written(bindir, fake):
+    assert ctl_with_stdout(bindir, fake, "-q release sshd", None, ">&-") == (0, "")
+
+
+def test_a_reader_that_went_away_ends_ctl_quietly_with_1(bindir, fake):
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        assert ctl_with_stdout(bindir, fake, "list", w) == (1, "")
+    finally:
+        os.close(w)
