@@ -69,7 +69,7 @@ from toybox import lib, protocol
 
 # Each long-only flag follows a type character: the grammar would take a "(name)"
 # right after another flag's "(name)" as a second spelling of that flag.
-OPTIONS = "<1 q(quiet) s(socket): (json) t(timeout)% (no-wait) n# (force)"
+OPTIONS = "<1 q(quiet) s(socket)/ (json) t(timeout)% (no-wait) n# (force)"
 
 EXIT_NO = 1
 EXIT_UNKNOWN = 2
