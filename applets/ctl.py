@@ -57,19 +57,19 @@ list prints an array of them, log an array of lines, status alone an INFO object
 Exit status:
   0  done; for is-started and is-failed: yes
   1  the operation failed or was refused; for is-started and is-failed: no;
-     a mistake on the command line
+     a mistake on the command line; stdout could not be written
   2  no such service
   3  svinit can't be reached or won't talk to us: no socket, nobody listening,
-     permission denied, no answer in time, another protocol version
+     permission denied, no answer in time, another protocol version, a reply
+     that breaks the protocol (a field of the wrong type)
 """
 import posix
-import sys
 
 from toybox import lib, protocol
 
 # Each long-only flag follows a type character: the grammar would take a "(name)"
 # right after another flag's "(name)" as a second spelling of that flag.
-OPTIONS = "<1 q(quiet) s(socket): (json) t(timeout)% (no-wait) n# (force)"
+OPTIONS = "<1 q(quiet) s(socket)/ (json) t(timeout)% (no-wait) n# (force)"
 
 EXIT_NO = 1
 EXIT_UNKNOWN = 2
@@ -230,12 +230,11 @@ class Ctl:
         return EXIT_NO
 
 
-def out(text):
-    sys.stdout.write(text)
+out = lib.out
 
 
 def out_json(obj):
-    sys.stdout.write(protocol.encode(obj) + "\n")
+    lib.out(protocol.encode(obj) + "\n")
 
 
 # -- human output ------------------------------------------------------------
@@ -426,7 +425,10 @@ def info_text(info, tty):
 
 def when(t):
     import time
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    except (OverflowError, ValueError, OSError):
+        return "%s s after 1970" % t   # past the years the C library can show
 
 
 def done_text(cmd, args, s):

@@ -75,7 +75,7 @@ SIGTERM then SIGKILL before reboot(2); -S -w -C -g and container mode are new.
 """
 import posix
 
-OPTIONS = "^ c: prn3SCg w% [!pn]"
+OPTIONS = "^ c/ prn3SCg w% [!pn]"
 
 
 def raw_args(invoked):

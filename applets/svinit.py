@@ -41,7 +41,7 @@ reverse dependency order, run the inittab's shutdown entries, then ask the
 parent oneit to halt (SIGUSR1), power off (SIGUSR2) or reboot (SIGTERM); with
 no oneit for a parent, exit 0.
 """
-OPTIONS = "d(services-dir): p(pid-dir): s(socket): (inittab): (no-kmsg) 3"
+OPTIONS = "d(services-dir)/ p(pid-dir)/ s(socket)/ (inittab)/ (no-kmsg) 3"
 
 DEFAULT_SERVICES_DIR = "/etc/svinit.d"
 DEFAULT_PID_DIR = "/run/svinit"

@@ -698,3 +698,135 @@ def test_e2e_shutdown_stops_everything(real, svinit):
     svinit.proc.wait(30)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+# -- replies that break the protocol, and a stdout that takes nothing -------------
+
+@pytest.fixture
+def answering(tmp_path):
+    """answering(reply) -> the path of a socket where a stand-in svinit answers every
+    request with the line json.dumps(reply) (or reply, a str), whatever it was asked."""
+    import socket
+    import threading
+    path = str(tmp_path / "answering.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(8)
+    listener.settimeout(0.1)
+    done = threading.Event()
+    replies = []
+
+    def serve():
+        while not done.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                conn.recv(65536)
+                reply = replies[0]
+                conn.sendall((reply if isinstance(reply, str) else json.dumps(reply)).encode() + b"\n")
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+
+    def start(reply):
+        replies.append(reply)
+        return path
+
+    yield start
+    done.set()
+    thread.join(10)
+    listener.close()
+
+
+def ok(**fields):
+    return dict({"v": 1, "ok": True}, **fields)
+
+
+SSHD = TABLE["sshd"]
+INFO = {"pid": 85, "since": 1000.0, "counts": {"started": 1}, "failed": [], "requested": []}
+
+
+@pytest.mark.parametrize("args, reply, problem", [
+    ("list", ok(services=[dict(SSHD, pid="812")]),
+     'reply to list: services[0].pid is "812", not an integer or null'),
+    ("list", ok(services={"sshd": SSHD}),
+     'reply to list: services is {"sshd": {"name": "sshd", "state": "s..., not a list'),
+    ("list", {"v": 1, "ok": "yes", "services": []}, 'reply to list: ok is "yes", not true or false'),
+    ("status", ok(svinit=dict(INFO, counts={"started": True})),
+     "reply to info: svinit.counts.started is true, not an integer"),
+    ("status", ok(svinit=dict(INFO, requested=[["boot"]])),
+     'reply to info: svinit.requested[0] is ["boot"], not a list of two'),
+    ("status sshd", ok(service=dict(SSHD, restarts=2.0)),
+     "reply to status: service.restarts is 2.0, not an integer"),
+    ("start sshd", ok(service=["sshd"]), 'reply to start: service is ["sshd"], not an object'),
+    ("stop sshd", ok(), 'reply to stop: no "service"'),
+    ("restart sshd", ok(service=dict(SSHD, name=7)), "reply to restart: service.name is 7, not a string"),
+    ("wake sshd", ok(service=dict(SSHD, pid=True)),
+     "reply to wake: service.pid is true, not an integer or null"),
+    ("release sshd", ok(service=dict(SSHD, failed="no")),
+     'reply to release: service.failed is "no", not true or false'),
+    ("signal HUP sshd", ok(service=dict(SSHD, since="yesterday")),
+     'reply to signal: service.since is "yesterday", not a number or null'),
+    ("reload sshd", ok(service=dict(SSHD, file=0)), "reply to reload: service.file is 0, not a string or null"),
+    ("log sshd", ok(lines=["a", 1]), "reply to log: lines[1] is 1, not a string"),
+    ("log sshd", ok(lines=[], discarded=0), "reply to log: discarded is 0, not true or false"),
+    ("is-started sshd", ok(service=dict(SSHD, state=None)),
+     "reply to status: service.state is null, not a string"),
+    ("is-failed sshd", ok(service=dict(SSHD, failed=1)),
+     "reply to status: service.failed is 1, not true or false"),
+    ("status sshd", json.dumps(ok(service=SSHD)).replace('"started_at": 125000', '"started_at": 1e999'),
+     "reply to status: service.started_at is inf, not a number or null"),
+    ("shutdown", ok(accepted="yes"), 'reply to shutdown: accepted is "yes", not true or false'),
+    ("stop sshd", {"v": 1, "ok": False, "error": ["needed"], "code": "refused"},
+     'reply to stop: error is ["needed"], not a string'),
+    ("list", {"v": True, "ok": True, "services": []}, "protocol version true, expected 1"),
+    ("list", {"v": 1.0, "ok": True, "services": []}, "protocol version 1.0, expected 1"),
+])
+def test_a_reply_of_the_wrong_types_is_a_protocol_error(testcmd, answering, args, reply, problem):
+    path = answering(reply)
+    r = testcmd(["ctl", "-s", path] + args.split())
+    assert (r.code, r.out, r.err) == (3, "", "ctl: svinit at %s: %s\n" % (path, problem))
+
+
+def test_times_past_what_the_c_library_shows_are_shown_as_numbers():
+    from applets.ctl import status_text
+    text = status_text(dict(SSHD, state="stopped", since=1e300), False)
+    assert "Since:      1e+300 s after 1970 (" in text
+
+
+def ctl_with_stdout(bindir, fake, args, stdout, shell=""):
+    argv = [os.path.join(bindir, "ctl")] + args.split() + ["-s", fake.path]
+    if shell:
+        argv = ["/bin/sh", "-c", 'exec "$@" ' + shell, "sh"] + argv
+    p = subprocess.run(argv, stdout=stdout, stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stderr.decode()
+
+
+@pytest.mark.parametrize("args", ["list", "--json list", "status", "status sshd", "log sshd",
+                                  "start sshd", "--help"])
+def test_a_full_stdout_is_a_write_error(bindir, fake, args):
+    with open("/dev/full", "w") as full:
+        assert ctl_with_stdout(bindir, fake, args, full) == (
+            1, "ctl: write error: No space left on device\n")
+
+
+@pytest.mark.parametrize("args", ["list", "--json status", "is-started sshd", "log sshd"])
+def test_a_closed_stdout_is_a_write_error(bindir, fake, args):
+    assert ctl_with_stdout(bindir, fake, args, None, ">&-") == (
+        1, "ctl: write error: standard output is closed\n")
+
+
+def test_a_closed_stdout_is_no_error_when_nothing_is_written(bindir, fake):
+    assert ctl_with_stdout(bindir, fake, "-q release sshd", None, ">&-") == (0, "")
+
+
+def test_a_reader_that_went_away_ends_ctl_quietly_with_1(bindir, fake):
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        assert ctl_with_stdout(bindir, fake, "list", w) == (1, "")
+    finally:
+        os.close(w)

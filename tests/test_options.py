@@ -96,3 +96,31 @@ def test_a_space_ends_a_flags_long_names():
     assert (opts.q, opts.no_wait, opts.force) == (0, 1, 0)
     opts, _ = parse("q(quiet)(silent)", ["--silent"])
     assert opts.q == 1 and opts.quiet == 1
+
+
+def test_a_path_may_not_be_empty():
+    opts, _ = parse("s(socket)/ e/*", ["-s", "/a", "-e", "b", "-ec"])
+    assert opts.socket == "/a" and opts.e == ["b", "c"]
+    for argv, label in ((["-s", ""], "s"), (["--socket="], "s"), (["--socket", ""], "s"),
+                        (["-e", ""], "e")):
+        with pytest.raises(UsageError) as e:
+            parse("s(socket)/ e/*", argv)
+        assert str(e.value) == "option '%s' needs a path, not an empty string" % label
+
+
+@pytest.mark.parametrize("applet, argv, label", [
+    ("svinit", ["-s", ""], "s"), ("svinit", ["--pid-dir="], "p"), ("svinit", ["-d", "", "boot"], "d"),
+    ("svinit", ["--inittab", ""], "--inittab"), ("ctl", ["-s", "", "list"], "s"),
+    ("oneit", ["-c", "", "true"], "c"),
+])
+def test_an_empty_path_is_a_usage_error_not_the_default(applet, argv, label, monkeypatch, capsys):
+    # In process, with the applet's main replaced: without the check, svinit would run
+    # on the system's own /run/svinit.
+    from toybox import lib, main as dispatcher
+    module = dispatcher.load(applet)
+    monkeypatch.setattr(module, "main", lambda ctx: pytest.fail("%s ran with %r" % (applet, ctx.opts)))
+    monkeypatch.setattr(lib, "NAME", lib.NAME)
+    monkeypatch.setattr(dispatcher, "INVOKED", dispatcher.INVOKED)
+    assert dispatcher.run_applet(applet, argv) == 1
+    assert capsys.readouterr().err == (
+        "%s: option '%s' needs a path, not an empty string (see \"%s --help\")\n" % (applet, label, applet))

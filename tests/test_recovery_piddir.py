@@ -184,6 +184,56 @@ def test_an_unreadable_own_file_leaves_each_service_file_to_its_own_boot_id(svin
     assert not alive(other)
 
 
+def cut_before_boot_id(text):
+    """A state file cut at a line end before its boot_id line (a partial copy, a full disk)."""
+    return text[:text.index("boot_id ")]
+
+
+def test_a_service_file_cut_before_its_boot_id_is_unreadable_not_of_an_earlier_boot(
+        svinit, sleeper, tmp_path):
+    # a's file lost its last line. Taken for an earlier boot's, it was removed and a second
+    # `a` started beside the one running. c's records a process that started after now:
+    # that file can only be of another boot.
+    other = sleeper()
+    files = {"svinit": self_record(),
+             "services/boot": record("boot", type="internal", active=1, holds="a"),
+             "services/a": cut_before_boot_id(record("a", other, starttime(other), active=1)),
+             "services/c": cut_before_boot_id(record("c", other, 10 ** 15))}
+    sv = svinit({"boot": "type = internal\nwaits-for: a\n", "a": SLEEP, "c": SLEEP},
+                wrapper=with_piddir(tmp_path, files))
+    sv.wait_state("boot", "started")
+    st = sv.status("a")
+    assert (st["state"], st["failed"], st["pid"]) == ("stopped", True, None)
+    assert st["reason"] == ("state file unreadable after a restart of svinit (%s)"
+                            % piddir.NO_BOOT_ID)
+    assert (sv.status("c")["state"], sv.status("c")["failed"]) == ("stopped", False)
+    err = sv.stderr()
+    assert ("svinit: pid dir: %s/services/a: no boot_id line (cut short?): not adopted nor "
+            "signalled; taken as failed, not started again automatically (ctl start a)"
+            % sv.piddir) in err
+    assert "svinit: pid dir %s: state of an earlier boot (1 service files): discarded" % sv.piddir in err
+    assert not os.path.exists(os.path.join(sv.piddir, "services", "c"))
+    assert sv.shutdown() == 0
+    assert alive(other)
+
+
+def test_svinits_own_file_cut_before_its_boot_id_leaves_each_service_file_to_its_own(
+        svinit, sleeper, tmp_path):
+    # Taken for an earlier boot's, it took every service file with it: `a` started twice.
+    other = sleeper()
+    files = {"svinit": cut_before_boot_id(self_record()),
+             "services/a": record("a", other, starttime(other), active=1)}
+    sv = svinit({"a": SLEEP}, args=["a"], wrapper=with_piddir(tmp_path, files))
+    sv.wait_state("a", "started")
+    assert sv.status("a")["pid"] == other
+    err = sv.stderr()
+    assert "svinit: pid dir: %s/svinit: no boot_id line (cut short?): ignored" % sv.piddir in err
+    assert "earlier boot" not in err
+    assert "svinit: restarted: 1 processes re-adopted" in err
+    assert sv.shutdown() == 0
+    assert not alive(other)
+
+
 def test_a_file_for_a_service_that_is_gone_is_left_alone(svinit, sleeper, tmp_path):
     other = sleeper()
     files = {"services/a": record("a", None, None, active=1, type="internal"),

@@ -1,4 +1,5 @@
 """svinit: dependencies, activation, shutdown order, bad input, messages, the pid dir."""
+import json
 import os
 import re
 import signal
@@ -266,6 +267,29 @@ def test_unknown_service_and_bad_requests(svinit):
     assert not r["ok"] and r["code"] == "unknown-command"
     r = sv.call("status")
     assert not r["ok"] and r["code"] == "bad-request"
+
+
+def test_requests_with_fields_of_the_wrong_type_are_refused_not_taken(svinit):
+    import socket
+    sv = svinit({"boot": "type = internal\n", "a": SLEEP})
+    sv.wait_state("boot", "started")
+    for args, error in (({"cmd": "start", "name": "a", "wait": "no"}, 'start: wait is "no", not true or false'),
+                        ({"cmd": "log", "name": "a", "lines": 2.0}, "log: lines is 2.0, not an integer"),
+                        ({"cmd": "signal", "name": "a", "signal": True},
+                         "signal: signal is true, not a signal number or name"),
+                        ({"cmd": "status", "name": 5}, "status: name is 5, not a string")):
+        r = sv.call(args.pop("cmd"), **args)
+        assert (r["ok"], r["code"], r["error"]) == (False, "bad-request", error)
+    for v in (b"true", b"1.0"):
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(sv.sock)
+            s.sendall(b'{"v": %s, "cmd": "list"}\n' % v)
+            r = json.loads(s.makefile("rb").readline())
+        assert (r["ok"], r["code"], r["error"]) == (False, "version", "protocol version %s, expected 1"
+                                                    % v.decode())
+    assert sv.proc.poll() is None
+    assert sv.status("a")["state"] == "stopped"
 
 
 def test_service_added_later_is_loaded_on_start(svinit):

@@ -280,10 +280,7 @@ class Client:
         self.inbuf = bytearray()
         self.reading = False
         try:
-            request = protocol.parse_message(raw)
-            cmd = request.get("cmd")
-            if not isinstance(cmd, str) or not cmd:
-                raise protocol.ProtocolError('a request needs a "cmd" string')
+            request = protocol.check_request(protocol.parse_message(raw))
         except protocol.ProtocolError as e:
             self.reply_once(protocol.reply_error(str(e), e.code))
             return

@@ -42,6 +42,25 @@ def environ():
     return {k.decode(enc, errors): v.decode(enc, errors) for k, v in posix.environ.items()}
 
 
+def out(text):
+    """Write text on stdout. A stdout that is closed or can't take it (a full disk,
+    /dev/full) fails the applet with `write error: ...`; a reader that went away raises
+    BrokenPipeError, which the dispatcher ends in a quiet exit 1, as a pipeline expects."""
+    stream = sys.stdout
+    if stream is None:
+        # What Python makes of an fd 1 that was closed when it started (`ctl list >&-`).
+        raise Fail("write error: standard output is closed")
+    try:
+        stream.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        # What it still holds can't be written either: the dispatcher's last flush
+        # would say so a second time.
+        sys.stdout = None
+        raise Fail("write error: %s" % strerror(e)) from None
+
+
 def warn(msg):
     """`NAME: msg` on stderr; never raises (stderr may be closed on a console-less boot)."""
     try:

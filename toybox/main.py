@@ -104,10 +104,10 @@ def run_applet(name, argv):
     lib.NAME = name
     module = load(applet)
     if argv[:1] == ["--help"]:
-        sys.stdout.write(help_text(module, name))
+        lib.out(help_text(module, name))
         return 0
     if argv[:1] == ["--version"]:
-        sys.stdout.write("toybox %s\n" % version())
+        lib.out("toybox %s\n" % version())
         return 0
     from toybox.options import Grammar, UsageError
     try:
@@ -178,7 +178,7 @@ def multiplexer(argv):
     """`toybox ...`: list, help, version, install, or run the applet named by argv[0]."""
     lib.NAME = "toybox"
     if not argv:
-        sys.stdout.write(wrapped(list_names()))
+        lib.out(wrapped(list_names()))
         return 0
     first = argv[0]
     if first == "--help":
@@ -186,13 +186,13 @@ def multiplexer(argv):
             if not resolve(argv[1]):
                 return unknown(argv[1])
             return run_applet(argv[1], ["--help"])
-        sys.stdout.write(__doc__.strip("\n") + "\n\napplets: " + wrapped(list_names()))
+        lib.out(__doc__.strip("\n") + "\n\napplets: " + wrapped(list_names()))
         return 0
     if first == "--version":
-        sys.stdout.write("toybox %s\n" % version())
+        lib.out("toybox %s\n" % version())
         return 0
     if first == "--list":
-        sys.stdout.write("".join(n + "\n" for n in list_names()))
+        lib.out("".join(n + "\n" for n in list_names()))
         return 0
     if first == "--install":
         return install(argv[1:])
@@ -313,9 +313,13 @@ def main(argv=None):
         lib.warn(str(code))
         code = 1
     try:
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        # A reader that went away is not an error worth a traceback at exit.
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # A reader that went away (`ctl list | head -1`): no message, as a pipeline expects.
+        code = code or 1
+    except (OSError, ValueError) as e:
+        lib.warn("write error: %s" % (lib.strerror(e) if isinstance(e, OSError) else e))
         code = code or 1
     try:
         sys.stderr.flush()

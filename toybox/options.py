@@ -8,9 +8,9 @@ Grammar (a space separates items and is otherwise ignored):
     x(long)  the same flag also spelled --long (several (names) may follow,
              with no space between them)
     (long)   a long-only flag
-    then a type for the one before: ':' a string, '#' an integer,
-             '%' a number of seconds (float); '*' after the type collects
-             every occurrence into a list
+    then a type for the one before: ':' a string, '/' a path (a string
+             that is not empty), '#' an integer, '%' a number of seconds
+             (float); '*' after the type collects every occurrence into a list
     [!xyz]   flags x, y and z exclude one another
 
 Values are read as attributes: the flag's letter (`opts.c`) or its long name
@@ -101,7 +101,7 @@ class Grammar:
                 attachable = True
                 i = j + 1
                 continue
-            elif c in ":#%" and last is not None:
+            elif c in ":/#%" and last is not None:
                 last.kind = c
             elif c == "*" and last is not None:
                 last.many = True
@@ -216,7 +216,12 @@ class Grammar:
         if spec.kind is None:
             values[spec.key] += 1
             return
-        if spec.kind == "#":
+        if spec.kind == "/":
+            # A path left empty ($DIR unset in a script) must not quietly mean the default,
+            # which is the system's own (/run/svinit...).
+            if not val:
+                raise UsageError("option '%s' needs a path, not an empty string" % spec.label())
+        elif spec.kind == "#":
             try:
                 val = int(val, 10)
             except ValueError:

@@ -53,7 +53,9 @@ from the page cache, which a process's death does not touch, and after a crash o
 machine the state is of an earlier boot whatever the disk kept. So load() takes the
 services' files only when svinit's own file is of this boot (or absent, or unreadable:
 each service's file carries the boot id too); when it is of another boot, every service
-file goes, readable or not. (fsync cost a
+file goes, readable or not. A file without its boot_id line was cut short by something
+other than svinit: it counts as unreadable, not as an earlier boot's, unless the process it
+records started later than now (_of_this_boot). (fsync cost a
 millisecond a file where the pid dir is on a disk, a container's /run on overlayfs say.)
 A clean exit of svinit leaves the directory empty. During a shutdown (in svinit's own file), a process
 service's file is not rewritten for its stop, only removed once it has stopped: a restarted
@@ -109,6 +111,25 @@ def parse(text):
     return out
 
 
+NO_BOOT_ID = "no boot_id line (cut short?)"
+
+
+def _of_this_boot(fields, boot_id):
+    """Whether a file's fields are of this boot: True, False, or None when that can't be told.
+
+    svinit writes each file whole (fs.write_atomic) with its boot_id, so a file without one
+    was cut short by something else (a copy, a tool writing on a full disk): it may well be
+    of this boot, and taking it for an earlier boot's would start its service again beside
+    the one running. Only a process that started later than now proves another boot."""
+    if "boot_id" in fields:
+        return fields["boot_id"] == boot_id
+    from toybox import proc
+    start, now = fields.get("starttime", ""), proc.boottime_ticks()
+    if start.isdigit() and now is not None and int(start) > now:
+        return False
+    return None
+
+
 def read(path):
     """parse() of the file at path; None if it does not exist."""
     text = fs.read_text(path)
@@ -147,15 +168,20 @@ class PidDir:
         from toybox import proc
         found = Found()
         earlier = False         # svinit's own file says: everything here is of another boot
+        own = os.path.join(self.path, SELF)
         try:
-            found.me = read(os.path.join(self.path, SELF))
+            found.me = read(own)
         except ValueError as e:
             # Each service's file says which boot it is of: they are judged by that alone.
-            self.warn("pid dir: %s: %s: ignored" % (os.path.join(self.path, SELF), e))
+            self.warn("pid dir: %s: %s: ignored" % (own, e))
+        if found.me is not None:
+            this = _of_this_boot(found.me, boot_id)
+            if this is None:
+                self.warn("pid dir: %s: %s: ignored" % (own, NO_BOOT_ID))
+                found.me = None
+            earlier = this is False
         me = found.me
-        if me is not None and me.get("boot_id") != boot_id:
-            earlier = True
-        elif me is not None:
+        if me is not None and not earlier:
             try:
                 pid, start = int(me["pid"]), int(me["starttime"])
             except (KeyError, ValueError):
@@ -188,7 +214,11 @@ class PidDir:
                 continue
             if rec is None:
                 continue
-            if rec.get("boot_id") != boot_id:
+            this = _of_this_boot(rec, boot_id)
+            if this is None:
+                found.broken[name] = NO_BOOT_ID
+                continue
+            if not this:
                 stale += 1
                 fs.unlink_quiet(path)
                 continue

@@ -140,7 +140,7 @@ def cmd_signal(daemon, svc, req, reply):
     try:
         if isinstance(sig, str):
             sig = lib.signal_number(sig)
-        elif not isinstance(sig, int) or isinstance(sig, bool) or not 0 < sig < _signal.NSIG:
+        elif not 0 < sig < _signal.NSIG:
             raise ValueError("bad signal %r" % (sig,))
     except ValueError as e:
         reply(protocol.reply_error("signal: %s" % e, protocol.E_BAD_REQUEST))
@@ -217,7 +217,7 @@ def cmd_reload(daemon, svc, req, reply):
 
 def cmd_log(daemon, svc, req, reply):
     n = req.get("lines", 20)
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+    if n < 0:
         reply(protocol.reply_error("log: lines must be a number >= 0", protocol.E_BAD_REQUEST))
         return
     out = daemon.outputs.get(svc.name)

@@ -973,12 +973,14 @@ class Daemon:
             self.request_shutdown(how)
             return
         from toybox import svcommands   # at the first request: a boot makes none
-        handler = getattr(svcommands, "cmd_" + cmd, None) if isinstance(cmd, str) else None
+        # The control server let through only requests whose fields have their declared
+        # types (protocol.check_request): a name here is a string.
+        handler = getattr(svcommands, "cmd_" + cmd, None)
         if handler is None:
             reply(protocol.reply_error("unknown command %r" % (cmd,), protocol.E_UNKNOWN_CMD))
             return
         name = req.get("name")
-        if not isinstance(name, str) or not name:
+        if not name:
             reply(protocol.reply_error('%s: a "name" string is needed' % cmd, protocol.E_BAD_REQUEST))
             return
         svc = self.find(name) if cmd in ("start", "wake", "reload", "restart", "enable") \
