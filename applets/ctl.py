@@ -1,4 +1,4 @@
-"""usage: ctl [-s PATH] [--json] [-q] [--no-wait] [--force] [-t SECONDS] COMMAND [ARG...]
+"""usage: ctl [-s PATH] [--json] [-q] [--no-wait] [--force] [--from NAME] [-t SECONDS] COMMAND [ARG...]
 
 Ask svinit, the service manager, about its services and tell it what to do.
 
@@ -18,6 +18,10 @@ Commands:
   release NAME        drop the active mark; NAME stops if nothing needs it
   signal SIG NAME     send SIG (HUP, SIGHUP or 1) to its process
   reload NAME         read its service file again
+  enable NAME         start NAME now and at every boot: boot waits for it (a
+                      link in the first waits-for.d of boot's file)
+  disable NAME        undo enable: the link goes; NAME stops unless something
+                      else needs it or it was started with `start`
   log NAME            its recent output (-n lines, default 20)
   is-started NAME     exit 0 if NAME is started, 1 if not (prints its state)
   is-failed NAME      exit 0 if NAME stopped because it failed, 1 if not
@@ -30,8 +34,11 @@ Options:
                       /run/svinit.sock)
   --json              print the reply for programs: one JSON line
   -q, --quiet         print nothing on success (errors still go to stderr)
-  --no-wait           start/stop/restart/wake: return once svinit has begun
+  --no-wait           start/stop/restart/wake/enable/disable: return once
+                      svinit has begun
   --force             stop/restart: also stop the services that need NAME
+  --from NAME         enable/disable: the service that waits for it, instead
+                      of boot
   -t, --timeout SECONDS  wait at most this long for an answer (start and stop
                       wait as long as svinit takes unless this is given)
   -n LINES            log: how many lines
@@ -69,7 +76,7 @@ from toybox import lib, protocol
 
 # Each long-only flag follows a type character: the grammar would take a "(name)"
 # right after another flag's "(name)" as a second spelling of that flag.
-OPTIONS = "<1 q(quiet) s(socket)/ (json) t(timeout)% (no-wait) n# (force)"
+OPTIONS = "<1 q(quiet) s(socket)/ (json) t(timeout)% (no-wait) n# (from): (force)"
 
 EXIT_NO = 1
 EXIT_UNKNOWN = 2
@@ -80,8 +87,9 @@ COMMANDS = {
     "list": 0, "status": 1, "start": 1, "stop": 1, "restart": 1, "wake": 1,
     "release": 1, "signal": 2, "reload": 1, "log": 1, "is-started": 1,
     "is-failed": 1, "shutdown": 0, "poweroff": 0, "reboot": 0, "halt": 0,
+    "enable": 1, "disable": 1,
 }
-WAITING = ("start", "stop", "restart", "wake")
+WAITING = ("start", "stop", "restart", "wake", "enable", "disable")
 DONE_WORD = {"start": "started", "stop": "stopped", "restart": "started", "wake": "started"}
 LOG_LINES = 20
 
@@ -107,6 +115,8 @@ def main(ctx):
         raise lib.Usage("--force applies to stop and restart")
     if opts.n is not None and cmd != "log":
         raise lib.Usage("-n applies to log")
+    if opts["from"] is not None and cmd not in ("enable", "disable"):
+        raise lib.Usage("--from applies to enable and disable")
     ctl = Ctl(opts)
     return ctl.run(cmd, args)
 
@@ -142,6 +152,8 @@ class Ctl:
             msg["wait"] = not self.opts.no_wait
         if cmd in ("stop", "restart"):
             msg["force"] = bool(self.opts.force)
+        if self.opts["from"] is not None:
+            msg["from"] = self.opts["from"]
         return msg
 
     def call(self, msg):
@@ -438,6 +450,6 @@ def done_text(cmd, args, s):
                                             s.get("pid"))
     if cmd == "reload":
         return "%s: reloaded %s\n" % (name, s.get("file") or "its file")
-    if cmd == "release":
-        return "%s: released (%s)\n" % (name, s.get("state", "?"))
+    if cmd in ("release", "enable", "disable"):
+        return "%s: %sd (%s)\n" % (name, cmd, s.get("state", "?"))
     return "%s: %s\n" % (name, s.get("state", DONE_WORD.get(cmd, "?")))

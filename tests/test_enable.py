@@ -125,3 +125,24 @@ def test_an_enabled_service_survives_a_restart_of_svinit(supervised):
     reply = sv.call("disable", name="web")
     assert reply["ok"] and reply["service"]["state"] == "stopped", reply
     assert not alive(pid) and len(runs(sv, "web")) == 1
+
+
+def test_ctl_enable_and_disable(svinit, testcmd):
+    sv = svinit(SERVICES)
+    sv.wait_state("boot", "started")
+    ctl = ["ctl", "-s", sv.sock]
+    r = testcmd(ctl + ["enable", "web"])
+    assert (r.code, r.out, r.err) == (0, "web: enabled (started)\n", "")
+    r = testcmd(ctl + ["--from", "other", "enable", "web"])
+    assert (r.code, r.out, r.err) == (0, "web: enabled (started)\n", "")
+    assert os.readlink(os.path.join(sv.dir, "other.d", "web")) == "../web"
+    r = testcmd(ctl + ["disable", "web"])
+    assert (r.code, r.out, r.err) == (0, "web: disabled (stopped)\n", "")
+    r = testcmd(ctl + ["enable", "loop"])
+    assert (r.code, r.out) == (1, "")
+    assert r.err == "ctl: loop: can't be enabled from boot: %s/boot: dependency cycle: " \
+        "boot -> loop -> boot\n" % sv.dir
+    r = testcmd(ctl + ["disable", "nope"])
+    assert (r.code, r.err) == (2, "ctl: nope: no such service\n")
+    r = testcmd(ctl + ["--from", "boot", "start", "web"])
+    assert (r.code, r.err) == (1, 'ctl: --from applies to enable and disable (see "ctl --help")\n')

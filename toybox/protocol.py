@@ -324,6 +324,8 @@ REQUESTS = {
     "signal": _Object({"name": STR, "signal": _Type("a signal number or name",
                                                     lambda v: type(v) in (int, str))}),
     "log": _Object(_NAMED, {"lines": INT}),
+    "enable": _Object(_NAMED, {"wait": BOOL, "from": STR}),
+    "disable": _Object(_NAMED, {"wait": BOOL, "from": STR}),
     "shutdown": _Object({}, {"how": STR}),
 }
 _SERVICE_REPLY = _Object({"service": STATUS})

@@ -234,7 +234,7 @@ def _enabling_service(daemon, svc, req, reply):
     """The service whose first waits-for.d directory records `svc` (request field
     "from", default boot), and that directory; None after replying an error."""
     name = req.get("from", "boot")
-    if not isinstance(name, str) or not name:
+    if not name:
         reply(protocol.reply_error('%s: "from" must be a service name' % req["cmd"],
                                    protocol.E_BAD_REQUEST))
         return None
