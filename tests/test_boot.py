@@ -39,6 +39,7 @@ DEMO = {
     "httpd": ("started", False),
     "shell": ("started", False),
     "crasher": ("stopped", True),
+    "klogd": ("stopped", False),
 }
 # (dependent, dependency) pairs of the demo: at shutdown the first stops first.
 DEMO_EDGES = [("httpd", "syslogd"), ("httpd", "loopback"), ("syslogd", "mount-dev"),
@@ -312,6 +313,19 @@ def test_demo_server_logs_to_the_logger(demo):
     wait_until(demo, "httpd's request in the system log",
                lambda: "httpd" in demo.run("cat /var/log/messages"))
     assert demo.run("hostname").strip() == "demo"
+
+
+def test_demo_ctl_enable_starts_a_service_now_and_disable_stops_it(demo):
+    wait_settled(demo, DEMO)
+    assert demo.run("ctl enable klogd").strip() == "klogd: enabled (started)"
+    assert demo.run("ls -l /etc/svinit.d/boot.d").split()[-3:] == ["klogd", "->", "../klogd"]
+    # klogd passes the kernel's lines to syslogd: svinit's own, through /dev/kmsg, among them.
+    wait_until(demo, "kernel lines in the system log",
+               lambda: re.search(r"kernel: \[ *[0-9.]+\] svinit: klogd: enabled: boot waits for it",
+                                 demo.run("cat /var/log/messages")))
+    assert demo.run("ctl disable klogd").strip() == "klogd: disabled (stopped)"
+    assert demo.run("ls /etc/svinit.d/boot.d").strip() == ""
+    assert demo.run("pidof klogd", check=False)[0] == 1
 
 
 def restarted_svinit(vm, old, timeout=60):
