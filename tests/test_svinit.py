@@ -383,6 +383,60 @@ def test_tail_size_counts_bytes_and_applies_to_what_is_kept_already():
     assert out.lines(10) == ["3456789ab", "five"]
 
 
+def test_a_full_disk_is_warned_of_once_not_at_every_write(svinit):
+    sv = svinit({
+        "boot": scripted("for i in 1 2 3 4 5 6; do echo line-$$i; sleep 0.05; done") +
+                "logfile = /dev/full\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.stderr().count("boot: logfile /dev/full") == 1
+    assert sv.call("log", name="boot", lines=2)["lines"] == ["line-5", "line-6"]
+
+
+def test_logfile_failures_are_warned_of_again_after_a_write_succeeded(tmp_path):
+    from toybox import logs
+    warnings = []
+    link = str(tmp_path / "log")
+    os.symlink("/dev/full", link)
+    out = logs.Output("x", warnings.append)
+    out.configure(link, 0, 0o600)
+    for i in range(4):
+        out.feed(b"lost %d\n" % i)
+    assert warnings == ["x: logfile %s: No space left on device" % link]
+    os.unlink(link)                     # room again
+    os.symlink(str(tmp_path / "real"), link)
+    out.feed(b"back\n")
+    assert len(warnings) == 1
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, out.fd)               # full again, under the open file
+    os.close(full)
+    out.feed(b"lost again\n")
+    out.feed(b"kept\n")
+    assert warnings[1:] == ["x: logfile %s: No space left on device" % link]
+    assert (tmp_path / "real").read_text() == "back\nkept\n"
+
+
+def test_a_failing_rotation_is_warned_of_once_until_one_succeeds(tmp_path):
+    from toybox import logs
+    warnings = []
+    log = str(tmp_path / "log")
+    os.makedirs(log + ".1/in-the-way")   # rename(2) onto a non-empty directory fails
+    out = logs.Output("x", warnings.append)
+    out.configure(log, 10, 0o600)
+    for i in range(5):
+        out.feed(b"line-%d\n" % i)
+    assert len(warnings) == 1 and warnings[0].startswith("x: can't rotate logfile %s: " % log)
+    os.rmdir(log + ".1/in-the-way")
+    os.rmdir(log + ".1")
+    out.feed(b"line-5\n")
+    assert len(warnings) == 1 and os.path.isfile(log + ".1")
+    os.unlink(log + ".1")
+    os.makedirs(log + ".1/in-the-way")
+    out.feed(b"line-6\n")
+    out.feed(b"line-7\n")
+    assert len(warnings) == 2
+
+
 def test_logfile_is_capped_with_one_rotation(svinit):
     sv = svinit({
         "boot": scripted("for i in 1 2 3 4 5 6 7 8 9 10; do echo line-$$i-xxxxxxxxxxxxxxxxxxxxxxxxxx; "
