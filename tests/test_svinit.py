@@ -331,6 +331,32 @@ def test_pid_dir_state_parser_rejects_garbage():
         {"pid": "5", "active": "1"}
 
 
+def test_a_client_that_shuts_down_its_writing_side_gets_its_reply(svinit):
+    # `nc -N` and socat shut down their side once the request is sent: a restart, which
+    # waits for the service, must still be answered.
+    import socket
+    import json
+    sv = svinit({"boot": "type = internal\nwaits-for: app\n", "app": SLEEP})
+    sv.wait_state("boot", "started")
+    before = sv.status("app")["pid"]
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(sv.sock)
+    s.sendall(b'{"v": 1, "cmd": "restart", "name": "app"}\n')
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    reply = json.loads(data)
+    assert reply["ok"] is True and reply["service"]["state"] == "started", reply
+    assert reply["service"]["pid"] not in (None, before)
+    sv.pids.add(reply["service"]["pid"])
+
+
 def test_log_tail_and_logfile(svinit):
     sv = svinit({
         "boot": "type = internal\ndepends-on: talk\ndepends-on: filed\n",
