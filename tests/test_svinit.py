@@ -253,7 +253,13 @@ def test_bad_service_files(svinit):
     assert "%s/svc/cyc1:3: dependency cycle" % sv.root in err
     assert "%s/svc/needs_missing:3: dependency nothere not found" % sv.root in err
     assert sv.status("good")["state"] == "started"
-    assert sv.call("status", name="typo")["code"] == "unknown-service"
+    # Asked about, a service whose file has errors says which (ctl exits 1, not 2).
+    r = sv.call("status", name="typo")
+    assert r["code"] == "failed" and r["error"].startswith("typo: can't load: %s/svc/typo:3: "
+                                                            % sv.root)
+    r = sv.call("start", name="cyc2")
+    assert r["code"] == "failed" and r["error"].startswith("cyc2: can't load: %s/svc/cyc2:3: "
+                                                            "dependency cycle" % sv.root)
     assert sv.proc.poll() is None
 
 
