@@ -527,6 +527,34 @@ def test_bad_template_fails_the_instance_and_its_hard_dependents(tmp_path):
                       "boot": "boot:2: dependency t@a failed to load"}
 
 
+def test_env_files_in_the_services_dir_are_not_services(tmp_path):
+    descs, errors = loaddir(tmp_path, {
+        "web": P + "env-file = web.env\n",
+        "web.env": "PORT=80\n",
+        "db": P + "env-file = ./shared\n",
+        "cache": P + "env-file = %s/shared\n" % tmp_path,     # absolute, into the dir
+        "shared": "A=1\n# a comment\n",
+        # Named by a service whose file fails after its env-file line: still an env-file.
+        "broken": P + "env-file = broken.env\nrestart = maybe\n",
+        "broken.env": "B=2\n",
+        "stray": "C=3\n",          # named by nobody: a (bad) service file, said so
+    })
+    assert sorted(descs) == ["cache", "db", "web"]
+    assert descs["web"].env == {"PORT": "80"} and descs["db"].env == {"A": "1"}
+    assert sorted(errors) == ["broken", "stray"]
+    assert errors["stray"] == "stray:1: unknown setting 'C'"
+
+
+def test_an_env_file_elsewhere_leaves_a_same_named_service_alone(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other, "x", "A=1\n")
+    sdir = tmp_path / "sv"
+    sdir.mkdir()
+    descs, errors = loaddir(sdir, {"a": P + "env-file = %s/x\n" % other, "x": P})
+    assert sorted(descs) == ["a", "x"] and errors == {}
+
+
 def test_find_file(tmp_path):
     from toybox.svcfile import find_file
     write(tmp_path, "a", P)

@@ -284,6 +284,22 @@ def test_service_added_later_is_loaded_on_start(svinit):
     assert sv.status("late-dep")["state"] == "started"
 
 
+def test_an_env_file_kept_in_the_services_dir_is_no_service(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: web\n",
+        "web": scripted("echo $$PORT > @ROOT@/port") + "env-file = web.env\n",
+        "web.env": "PORT=8080\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.read("port") == "8080\n"
+    assert "web.env" not in sv.stderr()
+    assert sorted(sv.states()) == ["boot", "web"]
+    r = sv.call("start", name="web.env")
+    assert (r["code"], r["error"]) == (
+        "failed", "web.env: can't load: %s/web.env: the env-file of web, not a service" % sv.dir)
+    assert sorted(sv.states()) == ["boot", "web"]
+
+
 def test_status_object_fields(svinit):
     sv = svinit({"boot": SLEEP})
     st = sv.wait_for(lambda: sv.status("boot")["pid"] and sv.status("boot"))

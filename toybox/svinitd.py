@@ -645,6 +645,11 @@ class Daemon:
         has no file. add=False only looks: nothing is added, nothing logged, and a file
         without errors gives (None, None) too."""
         from toybox import svcfile
+        sdir = self.cfg.services_dir
+        for svc in self.sset.services.values():
+            if svcfile.env_file_name(sdir, svc.desc) == name:
+                return None, svcfile.LoadError(os.path.join(sdir, name), None,
+                                               "the env-file of %s, not a service" % svc.name)
         new, errors = {}, {}
         todo = [name]
         while todo:
@@ -653,13 +658,13 @@ class Daemon:
                 continue
             # find_file: a template instance (getty@tty9) not named at boot has no file
             # of its own.
-            path = svcfile.find_file(self.cfg.services_dir, n)
+            path = svcfile.find_file(sdir, n)
             if path is None:
                 if n == name:
                     return None, None
                 continue
             try:
-                d = new[n] = svcfile.load_file(path, n, self.cfg.services_dir, self.environ)
+                d = new[n] = svcfile.load_file(path, n, sdir, self.environ)
             except svcfile.LoadError as e:
                 errors[n] = e
                 continue
