@@ -33,7 +33,7 @@ MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are clo
 BACKLOG = 128           # listen(2) queue: ctl retries connect(2) while it is full
 ACCEPT_BATCH = 64       # connections accepted per wake-up, so a flood can't starve the loop
 _RECV = 65536
-# Replies written but not yet read, all clients together: clients that ask for big
+# Replies held until their clients have read them, all together: clients that ask for big
 # replies (`log`, `list` of thousands) and never read them must not grow svinit without
 # bound (256 unread 1 MB replies held 256 MB). Small replies are always taken, so that
 # status and errors get through meanwhile; MAX_CLIENTS of them are 16 MiB at most.
@@ -77,7 +77,7 @@ class ControlServer:
             allowed_uids = (0, os.geteuid())
         self.allowed_uids = frozenset(allowed_uids)
         self.clients = set()
-        self.buffered = 0        # bytes of replies waiting in the clients' outbufs
+        self.buffered = 0        # bytes of the replies held for clients until they are sent
         self.listener = None
         self._ident = None       # (st_dev, st_ino) of the socket file we made
         self._open()
@@ -224,7 +224,7 @@ class Client:
     """One control connection: read one request line, hand it on, write one reply, close."""
 
     __slots__ = ("server", "sock", "inbuf", "outbuf", "deadline", "replied", "closed",
-                 "events", "reading", "eof")
+                 "events", "reading", "eof", "held")
 
     def __init__(self, server, sock):
         self.server = server
@@ -237,6 +237,7 @@ class Client:
         self.events = 0
         self.reading = True
         self.eof = False        # the client sends no more
+        self.held = 0           # bytes of its reply held (outbuf is a view of them)
 
     def start(self):
         self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
@@ -348,7 +349,8 @@ class Client:
                 "them (at most %d KiB); try again" % (server.buffered >> 10, MAX_BUFFERED >> 10),
                 protocol.E_BUSY))
         self.outbuf = memoryview(data)
-        server.buffered += len(data)
+        self.held = len(data)
+        server.buffered += self.held
         self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
         self._flush()
 
@@ -357,6 +359,7 @@ class Client:
             try:
                 n = self.sock.send(self.outbuf[:_RECV * 4], _socket.MSG_NOSIGNAL)
             except (BlockingIOError, InterruptedError):
+                self._compact()
                 # Keep reading too, to notice a client that hangs up instead of reading.
                 self._watch(EVENT_WRITE if self.eof else EVENT_READ | EVENT_WRITE)
                 return
@@ -364,15 +367,25 @@ class Client:
                 self.drop()
                 return
             self.outbuf = self.outbuf[n:]
-            self.server.buffered -= n
         self.drop()
+
+    def _compact(self):
+        """Let go of the part of the reply the kernel took, once it is most of what is held:
+        a copy of the rest, which costs at most the reply's size over all the sends, where
+        a copy after each partial send cost that much each time."""
+        if len(self.outbuf) * 2 < self.held:
+            rest = bytes(self.outbuf)
+            self.outbuf = memoryview(rest)
+            self.server.buffered -= self.held - len(rest)
+            self.held = len(rest)
 
     def drop(self):
         if self.closed:
             return
         self.closed = True
         self.server.clients.discard(self)
-        self.server.buffered -= len(self.outbuf)
+        self.server.buffered -= self.held
+        self.held = 0
         self.outbuf = b""
         self.inbuf = bytearray()
         self.deadline = None
