@@ -414,7 +414,7 @@ def test_shutdown_commands(ctl, fake, cmd, how):
     ("list extra", "list takes no arguments"),
     ("signal sshd", "signal takes a signal and a service name"),
     ("--force start sshd", "--force applies to stop and restart"),
-    ("--no-wait status sshd", "--no-wait applies to start, stop, restart, wake"),
+    ("--no-wait status sshd", "--no-wait applies to start, stop, restart, wake, enable, disable"),
     ("-n 3 status sshd", "-n applies to log"),
     ("log -n 0 sshd", "-n needs a positive number of lines"),
 ])
@@ -830,3 +830,30 @@ def test_a_reader_that_went_away_ends_ctl_quietly_with_1(bindir, fake):
         assert ctl_with_stdout(bindir, fake, "list", w) == (1, "")
     finally:
         os.close(w)
+
+
+@needs_svinit
+def test_e2e_a_service_file_with_errors_is_said_so_with_file_and_line(real, svinit):
+    wait_state(real, "web", "started")
+    sdir = svinit.root / "svinit.d"
+    (sdir / "typo").write_text("command = /bin/sleep 1000\nrestart = maybe\n")
+    (sdir / "tpl@").write_text("command = /bin/sleep 1000 $1\nstart-timeout = soon\n")
+    (sdir / "needy").write_text(SLEEPER + "depends-on = typo\n")
+    for cmd in ("start", "restart", "wake", "reload", "status", "stop", "is-started"):
+        r = real("%s typo" % cmd)
+        assert (r.code, r.out) == (1, ""), (cmd, r)
+        assert r.err.startswith("ctl: typo: can't load: %s/typo:2: restart: " % sdir), (cmd, r)
+    # A template instance that nothing named at start-up.
+    r = real("start tpl@x")
+    assert r.code == 1 and r.err.startswith("ctl: tpl@x: can't load: %s/tpl@:2: " % sdir), r
+    r = real("start needy")
+    assert r.code == 1
+    assert r.err == "ctl: needy: can't load: %s/needy:3: dependency typo failed to load\n" % sdir
+    # Nothing of it was loaded; a name without a file is still no such service.
+    assert real("status nothere").code == 2
+    names = [line.split()[2] for line in real("list").out.splitlines()]
+    assert not {"typo", "tpl@x", "needy"} & set(names)
+    # Fixed, it starts.
+    (sdir / "typo").write_text("command = /bin/sleep 1000\nrestart = no\n")
+    assert real("start needy").out == "needy: started\n"
+    assert real("is-started typo").code == 0

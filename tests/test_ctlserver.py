@@ -19,7 +19,7 @@ SERVER = r"""
 import os, selectors, sys, time, _signal
 sys.path.insert(0, %(repo)r)
 from toybox import ctlserver, protocol
-protocol.SERVER_IDLE_TIMEOUT = 1.0     # keep the silent-client test short
+protocol.SERVER_IDLE_TIMEOUT = float(os.environ.get("IDLE", "1.0"))  # keep the silent-client test short
 
 path = sys.argv[1]
 allowed = [int(u) for u in sys.argv[2].split(",")] if len(sys.argv) > 2 else None
@@ -39,6 +39,8 @@ class Handler:
             raise RuntimeError("handler bug")
         elif cmd == "big":
             reply(protocol.reply_ok(data="x" * req["size"]))
+        elif cmd == "count":
+            reply(protocol.reply_ok(clients=len(server.clients), buffered=server.buffered))
         elif cmd == "reopen":
             server.reopen()
             reply(protocol.reply_ok())
@@ -73,14 +75,15 @@ server.close()
 
 
 class Server:
-    def __init__(self, tmp_path, allowed=None):
+    def __init__(self, tmp_path, allowed=None, idle=1.0):
         self.path = str(tmp_path / "ctl.sock")
         script = tmp_path / "server.py"
         script.write_text(SERVER % {"repo": REPO})
         argv = [sys.executable, "-S", str(script), self.path]
         if allowed is not None:
             argv.append(",".join(str(u) for u in allowed))
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=dict(os.environ, IDLE=str(idle)))
         line = self.proc.stdout.readline()
         if line != b"ready\n":
             self.proc.kill()
@@ -301,6 +304,83 @@ def test_a_reply_larger_than_the_socket_buffer_is_written_in_pieces(server):
     r = read_reply(s)
     s.close()
     assert r["ok"] is True and len(r["data"]) == 3 * 1024 * 1024
+
+
+@pytest.mark.parametrize("raw", [
+    protocol.line(protocol.request("echo", n=1)),
+    protocol.line(protocol.request("later", delay=0.3)),       # answered after the EOF
+    protocol.line(protocol.request("echo", n=1))[:-1],         # its newline never comes
+])
+def test_a_client_that_shuts_down_its_writing_side_gets_its_reply(server, raw):
+    # As `nc -N` and socat do once their input ends.
+    s = connect(server.path)
+    s.sendall(raw)
+    s.shutdown(socket.SHUT_WR)
+    r = read_reply(s)
+    assert s.recv(100) == b""       # and then the connection closes
+    s.close()
+    assert r["ok"] is True and r["echo"] == json.loads(raw)
+
+
+def test_a_client_that_shuts_down_having_asked_nothing_is_closed(server):
+    s = connect(server.path)
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(100) == b""
+    s.close()
+
+
+def test_a_client_that_closes_while_waiting_is_dropped_at_once(server):
+    s = connect(server.path)
+    s.sendall(protocol.line(protocol.request("later", delay=30)))
+    time.sleep(0.1)
+    s.close()
+    for _ in range(100):
+        if ask(server.path, "count")["clients"] == 1:      # the asking one alone
+            break
+        time.sleep(0.05)
+    assert ask(server.path, "count")["clients"] == 1
+
+
+def test_replies_nobody_reads_are_bounded_in_total_and_others_are_served(tmp_path):
+    server = Server(tmp_path, idle=60)
+    size = 2 * 1024 * 1024
+    readers = []
+    try:
+        # 24 clients ask for 2 MiB each and never read: 48 MiB if all were kept.
+        for _ in range(24):
+            s = connect(server.path)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(protocol.line(protocol.request("big", size=size)))
+            readers.append(s)
+            # What the reply begins with, once it does.
+            start = s.recv(64, socket.MSG_PEEK | socket.MSG_WAITALL)
+            assert start.startswith((b'{"v": 1, "ok": true', b'{"v": 1, "ok": false')), start
+        heads = [s.recv(64, socket.MSG_PEEK) for s in readers]
+        kept = [h for h in heads if b'"ok": true' in h]
+        busy = [s for s, h in zip(readers, heads) if b'"ok": false' in h]
+        assert len(kept) >= 10 and len(busy) >= 4
+        assert ask(server.path, "count")["buffered"] <= ctlserver.MAX_BUFFERED
+        r = read_reply(busy[0])
+        assert r["code"] == "busy" and r["error"].startswith("svinit is busy: ")
+        assert "try again" in r["error"]
+        # Small replies still go; a big one is refused while the others hold the room...
+        assert ask(server.path, "echo", n=1)["ok"] is True
+        assert ask(server.path, "big", size=size)["code"] == "busy"
+        # ...and is answered once they are gone.
+        for s in readers:
+            s.close()
+        readers = []
+        for _ in range(100):
+            if ask(server.path, "count")["buffered"] == 0:
+                break
+            time.sleep(0.05)
+        r = ask(server.path, "big", size=size)
+        assert r["ok"] is True and len(r["data"]) == size
+        assert server.alive()
+    finally:
+        for s in readers:
+            s.close()
+        server.stop()
 
 
 def run_as_nobody(path, raw):

@@ -1,9 +1,12 @@
 """Dinit-format service files -> Description: every key, its default, and every bad input."""
 import os
 import pwd
+import subprocess
+import sys
 
 import pytest
 
+from conftest import REPO
 from toybox.svcfile import Description, LoadError, load_dir, load_file
 
 
@@ -188,6 +191,27 @@ def test_continuation_joins_lines_and_allows_comments(tmp_path):
     d = load(tmp_path, "command = /bin/e a \\\n   b # note \\\n\tc\ndepends-on = x\n")
     assert d.command == ["/bin/e", "a", "b", "c"]
     assert d.lines[("depends-on", "x")] == 4
+
+
+def test_a_long_continuation_is_joined_whole_in_linear_time(tmp_path):
+    # 60000 continuation lines (5 MB): a join that copies the value for each line takes
+    # over a minute of CPU here, a linear one a tenth of a second. The CPU-time limit (not
+    # a clock: a loaded machine slows neither side's count) sits a hundred times above
+    # the linear cost and far below the quadratic one.
+    n = 60000
+    path = write(tmp_path, "svc", "command = /bin/e \\\n"
+                 + "".join("    arg%06d_%s \\\n" % (i, "x" * 64) for i in range(n))
+                 + "    end\ndepends-on = x\n")
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_CPU, (10, 10)); "
+              "sys.path.insert(0, %r); from toybox import svcfile; "
+              "d = svcfile.load_file(%r, environ={}); "
+              "print(len(d.command), d.command[1], d.command[-2], d.command[-1], "
+              "d.line_of('command'), d.lines[('depends-on', 'x')])" % (REPO, path))
+    p = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True,
+                       timeout=300)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert p.stdout.split() == [str(n + 2), "arg000000_" + "x" * 64,
+                                "arg%06d_%s" % (n - 1, "x" * 64), "end", "1", str(n + 3)]
 
 
 def test_escaped_backslash_at_end_is_not_a_continuation(tmp_path):
@@ -501,6 +525,34 @@ def test_bad_template_fails_the_instance_and_its_hard_dependents(tmp_path):
                                    "boot": "type = internal\ndepends-on = t@a\n"})
     assert errors == {"t@a": "t@:2: restart: must be yes, true, no, false or on-failure, not 'maybe'",
                       "boot": "boot:2: dependency t@a failed to load"}
+
+
+def test_env_files_in_the_services_dir_are_not_services(tmp_path):
+    descs, errors = loaddir(tmp_path, {
+        "web": P + "env-file = web.env\n",
+        "web.env": "PORT=80\n",
+        "db": P + "env-file = ./shared\n",
+        "cache": P + "env-file = %s/shared\n" % tmp_path,     # absolute, into the dir
+        "shared": "A=1\n# a comment\n",
+        # Named by a service whose file fails after its env-file line: still an env-file.
+        "broken": P + "env-file = broken.env\nrestart = maybe\n",
+        "broken.env": "B=2\n",
+        "stray": "C=3\n",          # named by nobody: a (bad) service file, said so
+    })
+    assert sorted(descs) == ["cache", "db", "web"]
+    assert descs["web"].env == {"PORT": "80"} and descs["db"].env == {"A": "1"}
+    assert sorted(errors) == ["broken", "stray"]
+    assert errors["stray"] == "stray:1: unknown setting 'C'"
+
+
+def test_an_env_file_elsewhere_leaves_a_same_named_service_alone(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    write(other, "x", "A=1\n")
+    sdir = tmp_path / "sv"
+    sdir.mkdir()
+    descs, errors = loaddir(sdir, {"a": P + "env-file = %s/x\n" % other, "x": P})
+    assert sorted(descs) == ["a", "x"] and errors == {}
 
 
 def test_find_file(tmp_path):

@@ -254,7 +254,13 @@ def test_bad_service_files(svinit):
     assert "%s/svc/cyc1:3: dependency cycle" % sv.root in err
     assert "%s/svc/needs_missing:3: dependency nothere not found" % sv.root in err
     assert sv.status("good")["state"] == "started"
-    assert sv.call("status", name="typo")["code"] == "unknown-service"
+    # Asked about, a service whose file has errors says which (ctl exits 1, not 2).
+    r = sv.call("status", name="typo")
+    assert r["code"] == "failed" and r["error"].startswith("typo: can't load: %s/svc/typo:3: "
+                                                            % sv.root)
+    r = sv.call("start", name="cyc2")
+    assert r["code"] == "failed" and r["error"].startswith("cyc2: can't load: %s/svc/cyc2:3: "
+                                                            "dependency cycle" % sv.root)
     assert sv.proc.poll() is None
 
 
@@ -300,6 +306,22 @@ def test_service_added_later_is_loaded_on_start(svinit):
     r = sv.call("start", name="late")
     assert r["ok"] and r["service"]["state"] == "started"
     assert sv.status("late-dep")["state"] == "started"
+
+
+def test_an_env_file_kept_in_the_services_dir_is_no_service(svinit):
+    sv = svinit({
+        "boot": "type = internal\nwaits-for: web\n",
+        "web": scripted("echo $$PORT > @ROOT@/port") + "env-file = web.env\n",
+        "web.env": "PORT=8080\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.read("port") == "8080\n"
+    assert "web.env" not in sv.stderr()
+    assert sorted(sv.states()) == ["boot", "web"]
+    r = sv.call("start", name="web.env")
+    assert (r["code"], r["error"]) == (
+        "failed", "web.env: can't load: %s/web.env: the env-file of web, not a service" % sv.dir)
+    assert sorted(sv.states()) == ["boot", "web"]
 
 
 def test_status_object_fields(svinit):
@@ -355,6 +377,32 @@ def test_pid_dir_state_parser_rejects_garbage():
         {"pid": "5", "active": "1"}
 
 
+def test_a_client_that_shuts_down_its_writing_side_gets_its_reply(svinit):
+    # `nc -N` and socat shut down their side once the request is sent: a restart, which
+    # waits for the service, must still be answered.
+    import socket
+    import json
+    sv = svinit({"boot": "type = internal\nwaits-for: app\n", "app": SLEEP})
+    sv.wait_state("boot", "started")
+    before = sv.status("app")["pid"]
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(20)
+    s.connect(sv.sock)
+    s.sendall(b'{"v": 1, "cmd": "restart", "name": "app"}\n')
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    reply = json.loads(data)
+    assert reply["ok"] is True and reply["service"]["state"] == "started", reply
+    assert reply["service"]["pid"] not in (None, before)
+    sv.pids.add(reply["service"]["pid"])
+
+
 def test_log_tail_and_logfile(svinit):
     sv = svinit({
         "boot": "type = internal\ndepends-on: talk\ndepends-on: filed\n",
@@ -405,6 +453,60 @@ def test_tail_size_counts_bytes_and_applies_to_what_is_kept_already():
     out.configure(None, 0, 0o600)                  # back to 100 lines: nothing comes back
     out.feed(b"five\n")
     assert out.lines(10) == ["3456789ab", "five"]
+
+
+def test_a_full_disk_is_warned_of_once_not_at_every_write(svinit):
+    sv = svinit({
+        "boot": scripted("for i in 1 2 3 4 5 6; do echo line-$$i; sleep 0.05; done") +
+                "logfile = /dev/full\n",
+    })
+    sv.wait_state("boot", "started")
+    assert sv.stderr().count("boot: logfile /dev/full") == 1
+    assert sv.call("log", name="boot", lines=2)["lines"] == ["line-5", "line-6"]
+
+
+def test_logfile_failures_are_warned_of_again_after_a_write_succeeded(tmp_path):
+    from toybox import logs
+    warnings = []
+    link = str(tmp_path / "log")
+    os.symlink("/dev/full", link)
+    out = logs.Output("x", warnings.append)
+    out.configure(link, 0, 0o600)
+    for i in range(4):
+        out.feed(b"lost %d\n" % i)
+    assert warnings == ["x: logfile %s: No space left on device" % link]
+    os.unlink(link)                     # room again
+    os.symlink(str(tmp_path / "real"), link)
+    out.feed(b"back\n")
+    assert len(warnings) == 1
+    full = os.open("/dev/full", os.O_WRONLY)
+    os.dup2(full, out.fd)               # full again, under the open file
+    os.close(full)
+    out.feed(b"lost again\n")
+    out.feed(b"kept\n")
+    assert warnings[1:] == ["x: logfile %s: No space left on device" % link]
+    assert (tmp_path / "real").read_text() == "back\nkept\n"
+
+
+def test_a_failing_rotation_is_warned_of_once_until_one_succeeds(tmp_path):
+    from toybox import logs
+    warnings = []
+    log = str(tmp_path / "log")
+    os.makedirs(log + ".1/in-the-way")   # rename(2) onto a non-empty directory fails
+    out = logs.Output("x", warnings.append)
+    out.configure(log, 10, 0o600)
+    for i in range(5):
+        out.feed(b"line-%d\n" % i)
+    assert len(warnings) == 1 and warnings[0].startswith("x: can't rotate logfile %s: " % log)
+    os.rmdir(log + ".1/in-the-way")
+    os.rmdir(log + ".1")
+    out.feed(b"line-5\n")
+    assert len(warnings) == 1 and os.path.isfile(log + ".1")
+    os.unlink(log + ".1")
+    os.makedirs(log + ".1/in-the-way")
+    out.feed(b"line-6\n")
+    out.feed(b"line-7\n")
+    assert len(warnings) == 2
 
 
 def test_logfile_is_capped_with_one_rotation(svinit):

@@ -10,10 +10,17 @@ nothing) and hands each valid request to `handler.handle(request, reply)`.
 Limits, so that no client can stall svinit or grow its memory: a request line of
 at most protocol.MAX_LINE bytes, protocol.SERVER_IDLE_TIMEOUT seconds to send it
 (and, later, to read the reply), at most MAX_CLIENTS connections at once, one
-reply of at most protocol.MAX_REPLY bytes per connection. One request per
+reply of at most protocol.MAX_REPLY bytes per connection, and replies waiting to be
+read of at most MAX_BUFFERED bytes for all clients together (a reply of more than
+SMALL_REPLY bytes that would pass it is replaced by a `busy` error). One request per
 connection: the connection closes once its reply is sent.
+
+End of file from a client means it sends nothing more, not that it is gone: `nc -N`
+and socat shut down their writing side after the request and wait for the reply. A
+client that closed its socket altogether (poll's HUP) is gone, and dropped at once.
 """
 from toybox import sysos as os     # posix, and os's helpers without its import
+import select
 import sys
 import time
 
@@ -26,6 +33,12 @@ MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are clo
 BACKLOG = 128           # listen(2) queue: ctl retries connect(2) while it is full
 ACCEPT_BATCH = 64       # connections accepted per wake-up, so a flood can't starve the loop
 _RECV = 65536
+# Replies held until their clients have read them, all together: clients that ask for big
+# replies (`log`, `list` of thousands) and never read them must not grow svinit without
+# bound (256 unread 1 MB replies held 256 MB). Small replies are always taken, so that
+# status and errors get through meanwhile; MAX_CLIENTS of them are 16 MiB at most.
+MAX_BUFFERED = 32 * 1024 * 1024
+SMALL_REPLY = 64 * 1024
 
 
 class ServerError(Exception):
@@ -64,6 +77,7 @@ class ControlServer:
             allowed_uids = (0, os.geteuid())
         self.allowed_uids = frozenset(allowed_uids)
         self.clients = set()
+        self.buffered = 0        # bytes of the replies held for clients until they are sent
         self.listener = None
         self._ident = None       # (st_dev, st_ino) of the socket file we made
         self._open()
@@ -210,7 +224,7 @@ class Client:
     """One control connection: read one request line, hand it on, write one reply, close."""
 
     __slots__ = ("server", "sock", "inbuf", "outbuf", "deadline", "replied", "closed",
-                 "events", "reading")
+                 "events", "reading", "eof", "held")
 
     def __init__(self, server, sock):
         self.server = server
@@ -222,6 +236,8 @@ class Client:
         self.closed = False
         self.events = 0
         self.reading = True
+        self.eof = False        # the client sends no more
+        self.held = 0           # bytes of its reply held (outbuf is a view of them)
 
     def start(self):
         self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
@@ -265,8 +281,7 @@ class Client:
             self.drop()
             return
         if not data:
-            # The client went away (or shut down its side before we answered).
-            self.drop()
+            self._on_eof()
             return
         if not self.reading:
             return          # one request per connection: the rest is ignored
@@ -276,7 +291,23 @@ class Client:
             if len(self.inbuf) > protocol.MAX_LINE:
                 self._fail_request("request longer than %d bytes" % protocol.MAX_LINE)
             return
-        raw = bytes(self.inbuf[:nl])
+        self._take_request(bytes(self.inbuf[:nl]))
+
+    def _on_eof(self):
+        """The client sends no more: answer what it asked (a last line without its
+        newline is a request too), unless it asked nothing or is gone altogether."""
+        self.eof = True
+        if self.reading and self.inbuf:
+            self._take_request(bytes(self.inbuf))
+            if self.closed:
+                return
+        if self.reading or _hung_up(self.sock):
+            self.drop()
+            return
+        # End of file stays readable: watching for it again would wake the loop for good.
+        self._watch(EVENT_WRITE if self.outbuf else 0)
+
+    def _take_request(self, raw):
         self.inbuf = bytearray()
         self.reading = False
         try:
@@ -285,7 +316,8 @@ class Client:
             self.reply_once(protocol.reply_error(str(e), e.code))
             return
         # The handler may take its time (start waits for the service): no deadline
-        # until a reply is being written; a client that hangs up is noticed by EOF.
+        # until a reply is being written; a client that hangs up is noticed by EOF
+        # (one that only shut down its writing side, when its reply is written).
         self.deadline = None
         self.server._dispatch(self, request)
 
@@ -304,10 +336,18 @@ class Client:
             data = protocol.line(obj)
         except (TypeError, ValueError) as e:
             data = protocol.line(protocol.reply_error("svinit made a bad reply: %s" % e))
+        server = self.server
         if len(data) > protocol.MAX_REPLY:
             data = protocol.line(protocol.reply_error(
                 "reply longer than %d bytes" % protocol.MAX_REPLY, protocol.E_FAILED))
-        self.outbuf = data
+        elif len(data) > SMALL_REPLY and server.buffered + len(data) > MAX_BUFFERED:
+            data = protocol.line(protocol.reply_error(
+                "svinit is busy: %d KiB of replies wait for other control clients to read "
+                "them (at most %d KiB); try again" % (server.buffered >> 10, MAX_BUFFERED >> 10),
+                protocol.E_BUSY))
+        self.outbuf = memoryview(data)
+        self.held = len(data)
+        server.buffered += self.held
         self.deadline = time.monotonic() + protocol.SERVER_IDLE_TIMEOUT
         self._flush()
 
@@ -316,8 +356,9 @@ class Client:
             try:
                 n = self.sock.send(self.outbuf[:_RECV * 4], _socket.MSG_NOSIGNAL)
             except (BlockingIOError, InterruptedError):
+                self._compact()
                 # Keep reading too, to notice a client that hangs up instead of reading.
-                self._watch(EVENT_READ | EVENT_WRITE)
+                self._watch(EVENT_WRITE if self.eof else EVENT_READ | EVENT_WRITE)
                 return
             except OSError:
                 self.drop()
@@ -325,11 +366,23 @@ class Client:
             self.outbuf = self.outbuf[n:]
         self.drop()
 
+    def _compact(self):
+        """Let go of the part of the reply the kernel took, once it is most of what is held:
+        a copy of the rest, which costs at most the reply's size over all the sends, where
+        a copy after each partial send cost that much each time."""
+        if len(self.outbuf) * 2 < self.held:
+            rest = bytes(self.outbuf)
+            self.outbuf = memoryview(rest)
+            self.server.buffered -= self.held - len(rest)
+            self.held = len(rest)
+
     def drop(self):
         if self.closed:
             return
         self.closed = True
         self.server.clients.discard(self)
+        self.server.buffered -= self.held
+        self.held = 0
         self.outbuf = b""
         self.inbuf = bytearray()
         self.deadline = None
@@ -340,6 +393,14 @@ class Client:
                 pass
             self.events = 0
         self.sock.close()
+
+
+def _hung_up(sock):
+    """Whether the peer closed its socket (HUP), rather than only shut down its writing
+    side (which a read sees as the same end of file)."""
+    p = select.poll()
+    p.register(sock.fileno(), 0)
+    return any(ev & (select.POLLHUP | select.POLLERR) for _fd, ev in p.poll(0))
 
 
 def _unlink_quietly(path):

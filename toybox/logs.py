@@ -43,12 +43,14 @@ class Output:
         self.tail_bytes = 0      # counted only while tail_max is set
         self.partial = b""
         self.pipes = set()      # read ends still open (an old launch's children may write on)
-        self.failed_path = None  # logfile we could not write: warned once
+        self.failed_path = None  # logfile we could not open or write: warned once, until a write succeeds
+        self.rotate_failed = False
 
     def configure(self, logfile, max_size, mode, tail_max=None):
         if logfile != self.logfile:
             self.close_file()
             self.failed_path = None
+            self.rotate_failed = False
         self.logfile = logfile
         self.max_size = max_size or 0
         self.mode = mode
@@ -138,14 +140,19 @@ class Output:
             self.fd = os.open(self.logfile, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
                               self.mode)
             self.size = os.fstat(self.fd).st_size
-            self.failed_path = None
             return True
         except OSError as e:
             self.fd = None
-            if self.failed_path != self.logfile:
-                self.failed_path = self.logfile
-                self.warn("%s: logfile %s: %s" % (self.name, self.logfile, e.strerror))
+            self._failed(e)
             return False
+
+    def _failed(self, e):
+        """Warn of a failed open or write once per failure episode: a full disk fails every
+        write, and each would otherwise put a line in svinit's log (the console). The
+        episode ends when a write succeeds: an open alone proves nothing (/dev/full)."""
+        if self.failed_path != self.logfile:
+            self.failed_path = self.logfile
+            self.warn("%s: logfile %s: %s" % (self.name, self.logfile, e.strerror))
 
     def _write(self, data):
         if self.fd is None and not self._open():
@@ -161,16 +168,22 @@ class Output:
                 view = view[n:]
                 self.size += n
         except OSError as e:
-            self.warn("%s: logfile %s: %s" % (self.name, self.logfile, e.strerror))
             self.close_file()
-            self.failed_path = self.logfile
+            self._failed(e)
+            return
+        self.failed_path = None
 
     def _rotate(self):
         self.close_file()
         try:
             os.rename(self.logfile, self.logfile + ".1")
+            self.rotate_failed = False
         except OSError as e:
-            self.warn("%s: can't rotate logfile %s: %s" % (self.name, self.logfile, e.strerror))
+            # Tried again at each write (the file stays past its size): said once, until
+            # a rotation succeeds.
+            if not self.rotate_failed:
+                self.rotate_failed = True
+                self.warn("%s: can't rotate logfile %s: %s" % (self.name, self.logfile, e.strerror))
         self._open()
 
     def close_file(self):
@@ -239,15 +252,20 @@ def own_pipe(pid):
 
 
 def _file_tail(path, n, limit=256 * 1024):
-    """The last n lines of a file, reading at most its last `limit` bytes; None if unreadable."""
+    """The last n lines of a file, reading at most its last `limit` bytes; None if unreadable
+    or not a regular file (a logfile such as /dev/full or a terminal never ends, and svinit
+    would read it for good: the in-memory tail stands in)."""
     if n <= 0:
         return []
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         return None
     try:
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            return None
+        size = st.st_size
         start = max(0, size - limit)
         os.lseek(fd, start, os.SEEK_SET)
         chunks = []

@@ -63,6 +63,8 @@ _KEY_CHARS_STR = "".join(sorted(_KEY_CHARS))     # for str.lstrip: C speed
 class LoadError(Exception):
     """A service that cannot be loaded: str() is `FILE:LINE: msg` (or `FILE: msg`)."""
 
+    env_file = None     # the env-file the service names, when its file got that far
+
     def __init__(self, file, line, msg):
         super().__init__(file, line, msg)
         self.file = file
@@ -204,18 +206,23 @@ def _joined_lines(path, lines):
     i = 0
     while i < n:
         start = i
-        line = lines[i]
+        seg = lines[i]
         i += 1
-        while line.endswith("\\") and (len(line) - len(line.rstrip("\\"))) % 2 == 1:
+        # The pieces are joined once at the end: joining them one by one copied the whole
+        # value again for each continuation line (40k lines: half a minute).
+        pieces = []
+        while seg.endswith("\\") and (len(seg) - len(seg.rstrip("\\"))) % 2 == 1:
             if i >= n or (i == n - 1 and lines[i] == ""):
                 raise LoadError(path, i, "end of file after continuation backslash")
             nxt = lines[i]
             if not nxt[:1].isspace():
                 raise LoadError(path, i + 1,
                                 "line after continuation backslash must start with whitespace")
-            line = line[:-1] + "\n" + nxt
+            pieces.append(seg[:-1])
+            seg = nxt
             i += 1
-        yield start + 1, line
+        pieces.append(seg)
+        yield start + 1, "\n".join(pieces)
 
 
 def _parts(value, path, line):
@@ -591,6 +598,18 @@ def parse(text, path, name, services_dir=None, environ=None):
             p = _subst(" ".join(parts), lambda v: arg if v == "1" else environ.get(v), path, num, key)
             d.env_file = p if os.path.isabs(p) else os.path.join(d.services_dir, p)
             d.lines[("env-file", None)] = num
+    try:
+        _parse_rest(d, raw, arg, environ)
+    except LoadError as e:
+        # load_dir must know it even so: that file in the services dir is no service.
+        e.env_file = d.env_file
+        raise
+    return d
+
+
+def _parse_rest(d, raw, arg, environ):
+    """parse() once the env-file's path is known."""
+    path = d.file
     if d.env_file is not None:
         try:
             d.env = read_env_file(d.env_file)
@@ -610,7 +629,6 @@ def parse(text, path, name, services_dir=None, environ=None):
             continue
         _apply(d, num, key, op, value, lookup)
     _finish(d)
-    return d
 
 
 def _apply(d, num, key, op, value, lookup):
@@ -835,6 +853,13 @@ def load_dir(services_dir, environ=None, extra=None):
             descs[name] = load_file(path, name, services_dir, environ)
         except LoadError as e:
             errors[name] = e
+    # A file that a service of the directory names as its env-file is that, not a service
+    # (Dinit never meets one: it reads only the files of the services it is asked for).
+    for item in list(descs.values()) + list(errors.values()):
+        name = env_file_name(services_dir, item)
+        if name is not None and name != os.path.basename(item.file):
+            descs.pop(name, None)
+            errors.pop(name, None)
     # Instances (getty@tty1) of templates (getty@) exist when something names them.
     todo = list(descs.values()) + list((extra or {}).values())
     while todo:
@@ -858,6 +883,18 @@ def load_dir(services_dir, environ=None, extra=None):
             descs[name] = d
     check_set(descs, errors)
     return descs, errors
+
+
+def env_file_name(services_dir, item):
+    """The name of the file in services_dir that a Description (or the LoadError of a
+    service file that named one) uses as its env-file; None if it uses none there."""
+    env_file = item.env_file
+    if env_file is None:
+        return None
+    env_file = os.path.normpath(env_file if env_file.startswith("/") else _abspath(env_file))
+    if os.path.dirname(env_file) != _abspath(services_dir):
+        return None
+    return os.path.basename(env_file)
 
 
 def find_file(services_dir, name):

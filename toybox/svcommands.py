@@ -238,7 +238,12 @@ def _enabling_service(daemon, svc, req, reply):
         reply(protocol.reply_error('%s: "from" must be a service name' % req["cmd"],
                                    protocol.E_BAD_REQUEST))
         return None
-    frm = daemon.find(name)
+    frm = daemon.sset.get(name)
+    if frm is None:
+        frm, err = daemon.load_more(name)
+        if err is not None:
+            reply(protocol.reply_error("%s: can't load: %s" % (name, err), protocol.E_FAILED))
+            return None
     if frm is None:
         reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
         return None

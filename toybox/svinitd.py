@@ -636,36 +636,50 @@ class Daemon:
     # -- services ------------------------------------------------------------
 
     def find(self, name):
+        """Service `name`, loaded from the services dir if need be; None if it has no file
+        or its file (or one it needs) has errors (logged)."""
         svc = self.sset.get(name)
         if svc is None:
-            svc = self.load_more(name)
+            svc, _err = self.load_more(name)
         return svc
 
-    def load_more(self, name):
-        """Load service `name` (and what it needs) from the services dir after start-up."""
+    def load_more(self, name, add=True):
+        """Load service `name` (and what it needs) from the services dir after start-up:
+        (its Service, None); (None, the LoadError that keeps it out); (None, None) if it
+        has no file. add=False only looks: nothing is added, nothing logged, and a file
+        without errors gives (None, None) too."""
         from toybox import svcfile
-        if not svcfile.valid_name(name):
-            return None
+        sdir = self.cfg.services_dir
+        for svc in self.sset.services.values():
+            if svcfile.env_file_name(sdir, svc.desc) == name:
+                return None, svcfile.LoadError(os.path.join(sdir, name), None,
+                                               "the env-file of %s, not a service" % svc.name)
         new, errors = {}, {}
         todo = [name]
         while todo:
             n = todo.pop()
             if n in self.sset or n in new or n in errors:
                 continue
-            path = os.path.join(self.cfg.services_dir, n)
-            if not os.path.isfile(path):
+            # find_file: a template instance (getty@tty9) not named at boot has no file
+            # of its own.
+            path = svcfile.find_file(sdir, n)
+            if path is None:
                 if n == name:
-                    return None
+                    return None, None
                 continue
             try:
-                new[n] = svcfile.load_file(path, n, self.cfg.services_dir, self.environ)
+                d = new[n] = svcfile.load_file(path, n, sdir, self.environ)
             except svcfile.LoadError as e:
                 errors[n] = e
                 continue
-            todo.extend(dep for _key, dep in new[n].dependencies())
+            todo.extend(dep for _key, dep in d.dependencies())
+            if d.chain_to is not None:
+                todo.append(d.chain_to)
         combined = {s.name: s.desc for s in self.sset.services.values()}
         combined.update(new)
         svcfile.check_set(combined, errors)
+        if not add:
+            return None, errors.get(name)
         for n, err in sorted(errors.items()):
             if n in new or n not in self.sset:
                 self.log(str(err))
@@ -675,7 +689,7 @@ class Daemon:
         for svc in added:
             for w in svc.desc.warnings:
                 self.log(str(w))
-        return self.sset.get(name)
+        return self.sset.get(name), errors.get(name)
 
     def load_all(self):
         from toybox import svcfile
@@ -983,8 +997,14 @@ class Daemon:
         if not name:
             reply(protocol.reply_error('%s: a "name" string is needed' % cmd, protocol.E_BAD_REQUEST))
             return
-        svc = self.find(name) if cmd in ("start", "wake", "reload", "restart", "enable") \
-            else self.sset.get(name)
+        svc = self.sset.get(name)
+        if svc is None:
+            # start and the like load a service added after start-up; the others only say
+            # what is wrong with its file, if anything.
+            svc, err = self.load_more(name, add=cmd in ("start", "wake", "reload", "restart", "enable"))
+            if err is not None:
+                reply(protocol.reply_error("%s: can't load: %s" % (name, err), protocol.E_FAILED))
+                return
         if svc is None:
             reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
             return
