@@ -953,3 +953,27 @@ def test_a_pid_file_naming_svinit_is_not_taken_as_the_daemon(svinit):
                 wait_socket=False)
     assert sv.proc.wait(20) == 1
     assert "is svinit or its parent, not the daemon" in sv.stderr()
+
+
+def test_out_of_file_descriptors_pauses_accepting_and_says_so_once(svinit):
+    import socket
+    # At its fd limit accept(2) fails and the connection stays queued: the listener stays
+    # readable, and svinit must neither spin on it nor fill the console.
+    sv = svinit({"boot": "type = internal\n"}, wrapper=("prlimit", "--nofile=40:40"))
+    sv.wait_state("boot", "started")
+    socks = []
+    try:
+        for _ in range(60):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(sv.sock)
+            socks.append(s)
+        sv.wait_for(lambda: "accept: Too many open files" in sv.stderr(), what="the warning")
+        time.sleep(1.5)     # three pauses
+        assert sv.stderr().count("accept: Too many open files") == 1, sv.stderr()[-2000:]
+    finally:
+        for s in socks:
+            s.close()
+    # The silent clients closed (or timed out), the queued ones are taken and served.
+    assert sv.wait_for(lambda: sv.call("status", name="boot")["ok"], what="an answer")
+    assert "control socket %s: accept: Too many open files (connections wait; trying again " \
+           "every 0.5s)" % sv.sock in sv.stderr()

@@ -32,6 +32,11 @@ from toybox.poller import EVENT_READ, EVENT_WRITE
 MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are closed
 BACKLOG = 128           # listen(2) queue: ctl retries connect(2) while it is full
 ACCEPT_BATCH = 64       # connections accepted per wake-up, so a flood can't starve the loop
+# Out of file descriptors (or memory), accept(2) fails and the connection stays queued: the
+# listener, still readable, would wake the loop at once for good. It is left unwatched this
+# long (nginx and libevent pause the same way), and the failure said once until an accept
+# works again.
+ACCEPT_PAUSE = 0.5
 _RECV = 65536
 # Replies held until their clients have read them, all together: clients that ask for big
 # replies (`log`, `list` of thousands) and never read them must not grow svinit without
@@ -77,6 +82,8 @@ class ControlServer:
             allowed_uids = (0, os.geteuid())
         self.allowed_uids = frozenset(allowed_uids)
         self.clients = set()
+        self.accept_paused = None   # time.monotonic() when to watch the listener again
+        self.accept_failed = False  # said so since the last accept that worked
         self.buffered = 0        # bytes of the replies held for clients until they are sent
         self.listener = None
         self._ident = None       # (st_dev, st_ino) of the socket file we made
@@ -132,6 +139,7 @@ class ControlServer:
             self.selector.unregister(self.listener)
         except (KeyError, ValueError):
             pass
+        self.accept_paused = None
         self.listener.close()
         self.listener = None
 
@@ -165,9 +173,14 @@ class ControlServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
-                # EMFILE and friends: the connection stays queued; say so once per event.
-                lib.warn("control socket %s: accept: %s" % (self.path, lib.strerror(e)))
+                if not self.accept_failed:
+                    self.accept_failed = True
+                    lib.warn("control socket %s: accept: %s (connections wait; trying again "
+                             "every %gs)" % (self.path, lib.strerror(e), ACCEPT_PAUSE))
+                self.selector.unregister(self.listener)
+                self.accept_paused = time.monotonic() + ACCEPT_PAUSE
                 return
+            self.accept_failed = False
             sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM, 0, fd)
             sock.setblocking(False)
             self._welcome(sock)
@@ -200,6 +213,8 @@ class ControlServer:
     def next_deadline(self):
         """time.monotonic() when tick() next has something to expire, or None."""
         deadlines = [c.deadline for c in self.clients if c.deadline is not None]
+        if self.accept_paused is not None:
+            deadlines.append(self.accept_paused)
         return min(deadlines) if deadlines else None
 
     def tick(self, now=None):
@@ -208,6 +223,9 @@ class ControlServer:
             now = time.monotonic()
         for client in [c for c in self.clients if c.deadline is not None and c.deadline <= now]:
             client.drop()
+        if self.accept_paused is not None and self.accept_paused <= now:
+            self.accept_paused = None
+            self.selector.register(self.listener, EVENT_READ, self._on_listener)
 
     def _dispatch(self, client, request):
         reply = client.reply_once
