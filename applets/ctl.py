@@ -117,8 +117,16 @@ def main(ctx):
         raise lib.Usage("-n applies to log")
     if opts["from"] is not None and cmd not in ("enable", "disable"):
         raise lib.Usage("--from applies to enable and disable")
+    for name in args[-1:] + ([opts["from"]] if opts["from"] is not None else []):
+        if not protocol.valid_name(name):
+            raise lib.Usage("invalid service name %s" % _quoted(name))
     ctl = Ctl(opts)
     return ctl.run(cmd, args)
+
+
+def _quoted(name):
+    # A newline or an escape sequence shown as such, not acted on by the terminal.
+    return "'%s'" % name.encode("unicode_escape", "backslashreplace").decode("ascii")
 
 
 class Ctl:

@@ -417,6 +417,11 @@ def test_shutdown_commands(ctl, fake, cmd, how):
     ("--no-wait status sshd", "--no-wait applies to start, stop, restart, wake, enable, disable"),
     ("-n 3 status sshd", "-n applies to log"),
     ("log -n 0 sshd", "-n needs a positive number of lines"),
+    ("start ''", "invalid service name ''"),
+    ("enable 'a b'", "invalid service name 'a b'"),
+    ("enable 'getty@ttyS0\nttyS1'", "invalid service name 'getty@ttyS0\\nttyS1'"),
+    ("--from '' enable sshd", "invalid service name ''"),
+    ("signal HUP @x", "invalid service name '@x'"),
 ])
 def test_usage_errors(ctl, fake, args, message):
     r = ctl(args)

@@ -16,6 +16,7 @@ SERVICES = {
     "web": sleeper("web") + "depends-on: base\n",
     "other": "type = internal\nwaits-for.d = other.d\n",
     "loop": sleeper("loop") + "depends-on: boot\n",
+    "tpl@": "command = /bin/sleep 1000\n",
 }
 
 
@@ -97,8 +98,10 @@ def test_enable_refusals_change_nothing(svinit):
     assert (reply["ok"], reply["code"], reply["error"]) == (
         False, "refused", "base: its file (%s/base) has no waits-for.d directory to record web in"
         % sv.dir)
-    # Unknown names, either side.
+    # Unknown names, either side; a template argument that no state file could hold.
     assert sv.call("enable", name="nope")["code"] == "unknown-service"
+    assert sv.call("enable", name="tpl@ttyS0\nttyS1")["code"] == "unknown-service"
+    assert sv.call("enable", name="tpl@a b")["code"] == "unknown-service"
     assert sv.call("enable", name="web", **{"from": "nope"})["code"] == "unknown-service"
     assert sv.call("enable", name="web", **{"from": 3})["code"] == "bad-request"
     assert not os.path.exists(os.path.join(sv.dir, "boot.d"))
@@ -146,3 +149,42 @@ def test_ctl_enable_and_disable(svinit, testcmd):
     assert (r.code, r.err) == (2, "ctl: nope: no such service\n")
     r = testcmd(ctl + ["--from", "boot", "start", "web"])
     assert (r.code, r.err) == (1, 'ctl: --from applies to enable and disable (see "ctl --help")\n')
+
+
+def test_reload_after_enables_and_with_a_dangling_link(svinit):
+    sv = svinit(SERVICES)
+    sv.wait_state("boot", "started")
+    # Enabled in another order than the directory reads back: nothing changed for reload.
+    assert sv.call("enable", name="web")["ok"] and sv.call("enable", name="tpl@1")["ok"]
+    reply = sv.call("reload", name="boot")
+    assert reply["ok"], reply
+    # A link whose service has no file is skipped with a warning, as at boot.
+    os.symlink("../gone", os.path.join(sv.dir, "boot.d", "gone"))
+    reply = sv.call("reload", name="boot")
+    assert reply["ok"], reply
+    assert "%s/boot:2: waits-for.d: ignoring gone: no such service\n" % sv.dir in sv.stderr()
+    # Its file made later, enable takes it (the link is there already).
+    sv.write_service("gone", sleeper("gone"))
+    reply = sv.call("enable", name="gone")
+    assert reply["ok"] and reply["service"]["state"] == "started", reply
+
+
+def test_enable_names_what_it_could_not_make(svinit):
+    sv = svinit(dict(SERVICES, boot="type = internal\nwaits-for.d = f.d\n"))
+    sv.wait_state("boot", "started")
+    with open(os.path.join(sv.dir, "f.d"), "w"):
+        pass
+    reply = sv.call("enable", name="web")
+    assert (reply["ok"], reply["error"]) == (False, "%s/f.d: File exists" % sv.dir)
+    assert sv.status("web")["state"] == "stopped"
+
+
+def test_disable_is_refused_during_a_shutdown(svinit):
+    slow = ("command = /bin/sh -c \"trap 'sleep 1; exit 0' TERM; while :; do sleep 0.05; done\"\n")
+    sv = svinit(dict(SERVICES, boot=SERVICES["boot"] + "waits-for: slow\n", slow=slow))
+    sv.wait_state("slow", "started")
+    assert sv.call("enable", name="web")["ok"]
+    assert sv.call("shutdown", how="halt")["ok"]
+    reply = sv.call("disable", name="web")
+    assert (reply["ok"], reply["code"]) == (False, "busy")
+    assert os.listdir(os.path.join(sv.dir, "boot.d")) == ["web"]

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from toybox.svcfile import Description, LoadError, load_dir, load_file
+from toybox.svcfile import Description, LoadError, load_dir, load_file, valid_name
 
 
 ENV = {"HOME": "/home/x", "EMPTY": "", "WORDS": "a  b c"}
@@ -351,6 +351,16 @@ def test_env_file_commands_are_refused(tmp_path):
 
 def test_bad_service_name(tmp_path):
     assert err(tmp_path, P, name="bad name") == "bad name: invalid service name 'bad name'"
+
+
+@pytest.mark.parametrize("name, valid", [
+    ("getty@ttyS0", True), ("net@eth0.100", True), ("a@b@c", True), ("x@é:1", True),
+    ("getty@ttyS0\nttyS1", False), ("t@a b", False), ("t@a\tb", False), ("t@x/y", False),
+    ("t@\x7f", False), ("t@\x85", False), ("bad name", False), ("@x", False), (".x", False),
+    ("", False)])
+def test_service_names(name, valid):
+    # A template's argument holds no separator of the line-based state files.
+    assert valid_name(name) is valid
 
 
 def test_unreadable_file(tmp_path):

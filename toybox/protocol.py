@@ -366,6 +366,31 @@ def check_reply(cmd, msg):
     return msg
 
 
+_NAME_PUNCT = frozenset("._-")
+
+
+def valid_name(name):
+    """Dinit's service-name rule: not empty, no leading `.` or `@`, and before any `@` only
+    letters, digits, `.`, `_`, `-` (or non-ASCII characters). After the `@`, a template's
+    argument may be anything but `/`, white space and control characters: the state files
+    are lines, and list names separated by spaces (`getty@$(ls /dev/ttyS*)` must not give
+    a name with a newline that no state file can hold)."""
+    if not name or name[0] in ".@":
+        return False
+    base, _at, arg = name.partition("@")
+    for c in base:
+        if not (c.isalnum() or c in _NAME_PUNCT or ord(c) >= 0x80):
+            return False
+    for c in arg:
+        if c == "/" or c.isspace() or ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0:
+            return False
+    try:
+        name.encode()       # a file name that is not UTF-8 (surrogate escapes) is none
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def request(cmd, **args):
     msg = {"v": VERSION, "cmd": cmd}
     msg.update(args)

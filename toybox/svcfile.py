@@ -10,6 +10,7 @@ load_file() parses one file; load_dir() parses a directory and checks dependenci
 the set (missing services, cycles, services that hard-depend on a service that failed).
 """
 from toybox import lib
+from toybox.protocol import valid_name  # noqa: F401  (also this module's API)
 from toybox import sysos as os     # posix, and os's helpers without its import
 import _stat
 import errno
@@ -53,7 +54,6 @@ LOG_TYPES = ("file", "buffer", "none")
 DEFAULT_LOGFILE_MAX_SIZE = 1024 * 1024
 
 _DIGITS = frozenset("0123456789")
-_NAME_PUNCT = frozenset("._-")
 _VAR_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 _VAR_CHARS = _VAR_START | _DIGITS
 _KEY_CHARS = _VAR_CHARS | frozenset("-.")
@@ -169,22 +169,6 @@ class Description:
     def error(self, key, value, msg):
         """A LoadError for this service pointing at the line that set key (= value)."""
         return LoadError(self.file, self.line_of(key, value), msg)
-
-
-def valid_name(name):
-    """Dinit's service-name rule: not empty, no leading `.` or `@`, and before any `@` only
-    letters, digits, `.`, `_`, `-` (or non-ASCII characters)."""
-    if not name or name[0] in ".@":
-        return False
-    base = name.split("@", 1)[0]
-    for c in base:
-        if not (c.isalnum() or c in _NAME_PUNCT or ord(c) >= 0x80):
-            return False
-    try:
-        name.encode()       # a file name that is not UTF-8 (surrogate escapes) is none
-    except UnicodeEncodeError:
-        return False
-    return "/" not in name and "\0" not in name
 
 
 # ---------------------------------------------------------------------------------------
@@ -912,6 +896,16 @@ def find_file(services_dir, name):
     return None
 
 
+def drop_dir_entry(d, key, dep):
+    """Forget the dependency `dep` that d's `key.d` dir names and no service file makes
+    (a dangling entry: a warning, as in Dinit); returns the warning."""
+    warning = d.error(key, dep, "%s.d: ignoring %s: no such service" % (key, dep))
+    getattr(d, key.replace("-", "_")).remove(dep)
+    d.from_dirs.discard((key, dep))
+    del d.lines[(key, dep)]
+    return warning
+
+
 def check_set(descs, errors):
     """Move services with a missing dependency, in a dependency cycle, or hard-depending on a
     failed service from descs to errors (in place)."""
@@ -921,9 +915,7 @@ def check_set(descs, errors):
             if dep in descs or dep in errors:
                 continue
             if (key, dep) in d.from_dirs:
-                getattr(d, key.replace("-", "_")).remove(dep)
-                d.from_dirs.discard((key, dep))
-                d.warnings.append(d.error(key, dep, "%s.d: ignoring %s: no such service" % (key, dep)))
+                d.warnings.append(drop_dir_entry(d, key, dep))
                 continue
             errors[name] = d.error(key, dep, "dependency %s not found" % dep)
             break

@@ -170,8 +170,12 @@ def cmd_reload(daemon, svc, req, reply):
         reply(protocol.reply_error(str(e), protocol.E_FAILED, service=svc.status()))
         return
     old = svc.desc
-    same_deps = (old.dependencies() == new.dependencies() and old.before == new.before
-                 and old.after == new.after)
+    for key, dep in new.dependencies():
+        if (key, dep) in new.from_dirs and dep not in daemon.sset and daemon.find(dep) is None:
+            daemon.log(str(svcfile.drop_dir_entry(new, key, dep)))
+    # Order does not matter: a .d dir is read sorted, `enable` appends.
+    same_deps = (sorted(old.dependencies()) == sorted(new.dependencies())
+                 and sorted(old.before) == sorted(new.before) and sorted(old.after) == sorted(new.after))
     if new.type != old.type and svc.state != STOPPED:
         reply(protocol.reply_error("%s: can't change the type of a service that is not stopped"
                                    % svc.name, protocol.E_REFUSED, service=svc.status()))
@@ -277,7 +281,7 @@ def cmd_enable(daemon, svc, req, reply):
         return
     frm, dirs = got
     desc = frm.desc
-    if ("waits-for", svc.name) not in desc.lines:
+    if svc.name not in desc.waits_for:
         descs = {s.name: s.desc for s in daemon.sset.services.values()}
         cycles = {}
         desc.waits_for.append(svc.name)
@@ -293,12 +297,15 @@ def cmd_enable(daemon, svc, req, reply):
         dirpath, line = dirs[0]
         path = os.path.join(dirpath, svc.name)
         try:
-            os.makedirs(dirpath, exist_ok=True)
+            where = dirpath
+            if not os.path.isdir(dirpath):
+                os.mkdir(dirpath)
+            where = path
             if not os.path.lexists(path):
                 # A link to the file, by convention (only the entry's name counts).
                 os.symlink(os.path.relpath(svc.desc.file or svc.name, dirpath), path)
         except OSError as e:
-            reply(protocol.reply_error("%s: %s" % (path, lib.strerror(e)), protocol.E_FAILED,
+            reply(protocol.reply_error("%s: %s" % (where, lib.strerror(e)), protocol.E_FAILED,
                                        service=svc.status()))
             return
         desc.waits_for.append(svc.name)
@@ -320,6 +327,8 @@ def cmd_enable(daemon, svc, req, reply):
 def cmd_disable(daemon, svc, req, reply):
     """Undo `enable`: the link goes, FROM waits for NAME no more, and NAME stops unless
     something else needs it or it was started on its own (`ctl start`)."""
+    if _busy(daemon, reply):
+        return      # the next boot is not changed half-way through a shutdown
     got = _enabling_service(daemon, svc, req, reply)
     if got is None:
         return
