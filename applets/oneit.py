@@ -42,7 +42,10 @@ stdout and stderr unless -c is given (then it gets a session of its own, as
 above), and runs in a process group of its own, which becomes the foreground
 of oneit's controlling terminal if oneit's group (or the last child's) was:
 under `docker run -it` or from a shell, a shell child has job control and
-the terminal's ^C and ^Z go to the child. When not PID 1, oneit makes itself
+the terminal's ^C and ^Z go to the child (not PID 1, oneit stops with a
+child stopped by the terminal, so the shell gets its prompt back, and `fg`
+gives the child the terminal again; as PID 1 it continues such a child).
+When not PID 1, oneit makes itself
 a child subreaper, so orphans come to it. It forwards every signal to the
 child but SIGCHLD, the kernel's signals about oneit itself (SIGSEGV, SIGBUS,
 SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS, SIGPIPE, SIGXCPU, SIGXFSZ) and

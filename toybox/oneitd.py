@@ -31,6 +31,7 @@ KEEP = {getattr(_signal, name) for name in (
     "SIGCHLD", "SIGPIPE", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGTRAP",
     "SIGSYS", "SIGXCPU", "SIGXFSZ", "SIGTTIN", "SIGTTOU", "SIGKILL", "SIGSTOP")}
 TERMINAL_STOPS = (_signal.SIGTTIN, _signal.SIGTTOU)
+JOB_STOPS = (_signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)   # a terminal's stops of a job
 STOP = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGQUIT)
 # busybox init's signals, and systemd's SIGRTMIN+3/4/5 as well.
 PID1_ACTIONS = {_signal.SIGUSR1: "halt", _signal.SIGUSR2: "poweroff",
@@ -168,7 +169,8 @@ class Oneit:
         self.container = container
         self.group = group
         self.child = 0            # PID of the running child; 0 when there is none
-        self.last_child = 0       # PID (and process group) of the child launched last
+        self.owns_tty = False     # the child was given oneit's terminal (container mode)
+        self.suspended = False    # oneit stopped itself with its child (^Z): see child_stopped
         self.started = 0.0
         self.pause = 0.0
         self.launch_at = None     # when to (re)launch the child
@@ -340,12 +342,16 @@ class Oneit:
     def reap(self):
         while True:
             try:
-                pid, status = posix.waitpid(-1, posix.WNOHANG)
+                pid, status = posix.waitpid(-1, posix.WNOHANG | posix.WUNTRACED)
             except ChildProcessError:
                 self.no_children = True
                 return
             if pid == 0:
                 return
+            if posix.WIFSTOPPED(status):
+                if pid == self.child:
+                    self.child_stopped(status)
+                continue
             if pid == self.child:
                 self.child_exited(status)
             elif self.fmt:
@@ -383,6 +389,7 @@ class Oneit:
         if self.period:
             self.hb_r, hb_w = posix.pipe()
         self.err_r, err_w = posix.pipe()
+        self.owns_tty = self.container and not self.console and self.terminal_is_ours()
         old = _signal.pthread_sigmask(_signal.SIG_BLOCK, _signal.valid_signals())
         # oneit's objects are there for good: out of the collector's sight, in oneit and
         # in the child (svinit runs in it), which then shares their pages longer.
@@ -404,7 +411,7 @@ class Oneit:
             self.close_child_fds()
             self.schedule_launch()
             return
-        self.child = self.last_child = pid
+        self.child = pid
         self.no_children = False
         if self.period:
             self.deadline = self.started + self.period
@@ -425,20 +432,12 @@ class Oneit:
                 syscalls.setsid()
             else:
                 # As tini: a process group of its own in oneit's session, made the
-                # foreground of oneit's terminal (`docker run -it`, a shell), so a shell
-                # child has job control and the terminal's ^C and ^Z go to the child, not
-                # to oneit. Only if oneit or the child before had it: a oneit started in
-                # the background leaves the terminal to whoever has it.
-                try:
-                    front = posix.tcgetpgrp(0)
-                except OSError:
-                    front = None    # stdin is not oneit's controlling terminal
-                ours = front in (posix.getpgrp(), self.last_child)
+                # foreground of oneit's terminal (`docker run -it`, a shell) if oneit had
+                # it, so a shell child has job control and the terminal's ^C and ^Z go
+                # to the child, not to oneit.
                 posix.setpgid(0, 0)
-                if ours:
-                    # SIGTTOU is still blocked: a oneit the child moved to the background
-                    # can give the terminal to the next child.
-                    posix.tcsetpgrp(0, posix.getpid())
+                if self.owns_tty:
+                    posix.tcsetpgrp(0, posix.getpid())   # SIGTTOU is still blocked
             _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
             moves = {}
             if self.console:
@@ -524,6 +523,51 @@ class Oneit:
             finally:
                 posix._exit(code)
 
+    # -- the terminal, in container mode ------------------------------------------
+
+    def terminal_is_ours(self):
+        """Whether oneit's stdin is its controlling terminal with oneit's own process group
+        in the foreground, or the last child had it and the shell that started oneit has
+        not taken it back (the child's group, or a job of it, may have it still, if oneit
+        could not take it back: see take_terminal). A oneit started in the background
+        (`oneit cmd &`) leaves the terminal to whoever has it."""
+        try:
+            front = posix.tcgetpgrp(0)
+            return front == posix.getpgrp() or (
+                self.owns_tty and front != posix.getpgid(posix.getppid()))
+        except OSError:
+            return False
+
+    def take_terminal(self):
+        """The child that had the terminal stopped or is gone: the terminal goes back to
+        oneit's group (a shell's `oneit cmd; read x` reads on), unless the shell that
+        started oneit has taken it meanwhile. oneit ignores SIGTTOU: it may, from the
+        background. A PID 1 whose group is outside its PID namespace (`unshare --fork`)
+        can't name it: the terminal stays where it is until the next child takes it."""
+        try:
+            front = posix.tcgetpgrp(0)
+            if front not in (posix.getpgrp(), posix.getpgid(posix.getppid())):
+                posix.tcsetpgrp(0, posix.getpgrp())
+        except OSError:
+            pass
+
+    def child_stopped(self, status):
+        """The child stopped at the terminal's ^Z, or reading or writing the terminal from
+        the background (container mode: the kernel's job-control stops, not a SIGSTOP).
+        Not PID 1, oneit stops too, as a shell's job would, and the shell that started it
+        gets its prompt back; `fg` continues oneit, which gives the terminal and SIGCONT to
+        the child (forward). As PID 1 no shell is above to take the terminal: the child is
+        continued, as if ^Z were not there (a PID 1 without oneit is not stopped by it)."""
+        if not self.container or posix.WSTOPSIG(status) not in JOB_STOPS:
+            return
+        if syscalls.is_pid1():
+            syscalls.killpg(self.child, _signal.SIGCONT)
+            return
+        if self.owns_tty:
+            self.take_terminal()
+        self.suspended = True
+        syscalls.kill(posix.getpid(), _signal.SIGSTOP)
+
     def heartbeat(self, mask):
         try:
             data = posix.read(self.hb_r, 4096)
@@ -538,6 +582,9 @@ class Oneit:
         pid = self.child
         self.child = 0
         self.deadline = None
+        self.suspended = False
+        if self.owns_tty:
+            self.take_terminal()
         self.code = lib.exit_code_of(status)
         failure = self.close_child_fds()
         if failure:
@@ -617,6 +664,21 @@ class Oneit:
     # -- signals ----------------------------------------------------------------
 
     def forward(self, sig):
+        if sig == _signal.SIGCONT and self.suspended and self.child:
+            # `fg` or `bg` of the stopped oneit: the whole job goes on, and with `fg` (the
+            # terminal is oneit's now) the child gets the terminal.
+            self.suspended = False
+            if not self.console and self.terminal_is_ours():
+                self.owns_tty = True
+                try:
+                    posix.tcsetpgrp(0, self.child)
+                except OSError:
+                    pass
+            try:
+                syscalls.killpg(self.child, sig)
+                return
+            except ProcessLookupError:
+                pass
         if sig in STOP:
             self.stopping = sig
             self.launch_at = None
