@@ -239,6 +239,18 @@ def test_exec_failure_through_fork_path(svinit):
     assert "svinit: prog: failed: exec /nonexistent/prog: No such file or directory" in sv.stderr()
 
 
+@pytest.mark.parametrize("run_as", [False, True])
+def test_script_without_interpreter_line_runs_in_sh_as_under_dinit(svinit, run_as):
+    # Dinit execs with execvp(3), which gives such a file to /bin/sh; so does svinit, by
+    # posix_spawn and (run-as) by fork and exec.
+    extra = "run-as = %d\n" % os.getuid() if run_as else ""
+    sv = svinit({"boot": "type = internal\ndepends-on: s\n",
+                 "s": "type = scripted\ncommand = @ROOT@/script one\n" + extra},
+                files={"script": "echo \"$0 $1\" > @ROOT@/out\n"})
+    sv.wait_state("boot", "started")
+    assert sv.read("out") == "%s/script one\n" % sv.root
+
+
 def test_bad_service_files(svinit):
     sv = svinit({
         "boot": "type = internal\nwaits-for: good\nwaits-for: typo\nwaits-for: cyc1\n",

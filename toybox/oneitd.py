@@ -107,7 +107,7 @@ def _execve_or_sh(path, argv, env):
         if e.errno != errno.ENOEXEC:
             raise
     try:
-        posix.execve("/bin/sh", ["sh", path] + list(argv[1:]), env)
+        posix.execve("/bin/sh", ["/bin/sh", path] + list(argv[1:]), env)
     except OSError:
         pass
     raise OSError(errno.ENOEXEC, "Exec format error")

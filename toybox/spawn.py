@@ -71,6 +71,15 @@ class Launch:
         return self.run_as is not None or self.askfirst
 
 
+# As execvp(3) (which Dinit uses), an executable file the kernel can't run (a script
+# without #!) is run by the shell: a Dinit service file means the same here.
+SHELL = "/bin/sh"
+
+
+def shell_argv(path, argv):
+    return [SHELL, path] + list(argv[1:])
+
+
 def find_program(name, env):
     """The path to exec for argv[0] `name`, searched in the service's own PATH as execvp would."""
     if "/" in name:
@@ -127,9 +136,19 @@ def _posix_spawn(launch, path):
             except OSError as e:
                 raise SpawnError("chdir", e.errno, launch.cwd) from None
             moved = True
-        try:
-            return os.posix_spawn(path, launch.argv, launch.env, file_actions=actions,
+        def go(program, argv):
+            return os.posix_spawn(program, argv, launch.env, file_actions=actions,
                                   setsid=True, setsigdef=CATCHABLE, setsigmask=())
+        try:
+            try:
+                return go(path, launch.argv)
+            except OSError as e:
+                if e.errno != errno.ENOEXEC:
+                    raise
+                try:
+                    return go(SHELL, shell_argv(path, launch.argv))
+                except OSError:
+                    raise e from None
         except OSError as e:
             if launch.tty is not None:
                 return None      # the open of the tty, or the exec: _fork_exec tells which
@@ -204,7 +223,15 @@ def _child(launch, path, wfd):
             stage, what = "setuid", uid
             os.setuid(uid)
         stage, what = "exec", path
-        os.execve(path, launch.argv, launch.env)
+        try:
+            os.execve(path, launch.argv, launch.env)
+        except OSError as e:
+            if e.errno != errno.ENOEXEC:
+                raise
+            try:
+                os.execve(SHELL, shell_argv(path, launch.argv), launch.env)
+            except OSError:
+                raise e from None
     except (OSError, ValueError, OverflowError) as e:
         err = e.errno or 0 if isinstance(e, OSError) else errno.EINVAL
         if not isinstance(e, OSError):
