@@ -281,3 +281,26 @@ def test_a_halt_under_a_containers_oneit_ends_the_container(supervised):
     err = sv.stderr()
     assert "svinit: poweroff: asking oneit (pid %d) to end the container" % sv.proc.pid in err
     assert "relaunching" not in err and not alive(a)
+
+
+def test_a_file_broken_while_its_service_ran_does_not_drop_it_at_a_restart(supervised):
+    # One typo in a running service's file, then svinit dies: its successor must not let
+    # go of the service (nor, through boot's hard dependency, of boot and all it holds).
+    sv = supervised({"boot": "type = internal\ndepends-on: a\ndepends-on: b\n",
+                     "a": sh("exec /bin/sleep 1000"), "b": sh("exec /bin/sleep 1000")})
+    sv.wait_state("boot", "started")
+    before = {n: sv.service_pid(n) for n in ("a", "b")}
+    sv.write_service("a", sh("exec /bin/sleep 1000") + "restart-dleay = 1\n")
+    sv.write_service("b", sh("exec /bin/sleep 1000") + "depends-on: not-written-yet\n")
+    sv.kill_svinit()
+    assert {n: sv.service_pid(n) for n in ("a", "b")} == before
+    assert sv.status("boot")["state"] == "started"
+    err = sv.stderr()
+    assert "svinit: %s/a:2: unknown setting 'restart-dleay' (left out: the service was running " \
+           "when svinit restarted)\n" % sv.dir in err
+    assert "svinit: %s/b:2: dependency not-written-yet not found (left out: the service was " \
+           "running when svinit restarted)\n" % sv.dir in err
+    assert "restarted: 2 processes re-adopted, 0 exited while svinit was away" in err
+    # Only the restart is lenient: a reload reads the file as it is.
+    reply = sv.call("reload", name="a")
+    assert not reply["ok"] and reply["error"] == "%s/a:2: unknown setting 'restart-dleay'" % sv.dir

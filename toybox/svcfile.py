@@ -142,6 +142,8 @@ class Description:
         self.warnings = []
         # (key, name) of dependencies that came only from a .d dir: a missing one is ignored.
         self.from_dirs = set()
+        # Loaded leniently (load_file): a missing dependency is left out too.
+        self.lenient = False
         # key -> [(directory, line)] of its .d settings, in file order (`ctl enable`
         # writes into the first waits-for.d).
         self.dot_dirs = {}
@@ -525,8 +527,9 @@ def read_env_file(path):
 # ---------------------------------------------------------------------------------------
 # Parsing
 
-def _raw_settings(path, text):
-    """[(line, key, op, raw value)] for every setting line of a service file."""
+def _raw_settings(path, text, tolerate=None):
+    """[(line, key, op, raw value)] for every setting line of a service file. With
+    tolerate, a bad line is given to it (a LoadError) and skipped instead of raised."""
     out = []
     for num, line in _logical_lines(path, text):
         s = line.lstrip()
@@ -536,22 +539,29 @@ def _raw_settings(path, text):
             word = s[1:].split(None, 1)[0] if s[1:].strip() else ""
             if word == "meta":
                 continue
-            raise LoadError(path, num, "unsupported meta-command '@%s'" % word)
-        i = len(s) - len(s.lstrip(_KEY_CHARS_STR))
-        key = s[:i]
-        i = len(s) - len(s[i:].lstrip(" \t"))
-        op = s[i:i + 2] if s[i:i + 2] == "+=" else s[i:i + 1]
-        if not key or op not in ("=", ":", "+="):
-            raise LoadError(path, num, "expected 'KEY = VALUE'")
-        out.append((num, key, op, s[i + len(op):]))
+            err = LoadError(path, num, "unsupported meta-command '@%s'" % word)
+        else:
+            i = len(s) - len(s.lstrip(_KEY_CHARS_STR))
+            key = s[:i]
+            i = len(s) - len(s[i:].lstrip(" \t"))
+            op = s[i:i + 2] if s[i:i + 2] == "+=" else s[i:i + 1]
+            if key and op in ("=", ":", "+="):
+                out.append((num, key, op, s[i + len(op):]))
+                continue
+            err = LoadError(path, num, "expected 'KEY = VALUE'")
+        if tolerate is None:
+            raise err
+        tolerate(err)
     return out
 
 
-def load_file(path, name=None, services_dir=None, environ=None):
+def load_file(path, name=None, services_dir=None, environ=None, lenient=False):
     """Parse the service file at `path` into a Description; raise LoadError.
 
     name defaults to the file's name; services_dir (for env-file and .d dirs) to its
-    directory; environ (for `$VAR` not set by the env-file) to the process's (lib.environ())."""
+    directory; environ (for `$VAR` not set by the env-file) to the process's (lib.environ()).
+    lenient: a bad line (or env-file) is a warning on the Description and left out, as if
+    not written; only what makes no service at all (no command, say) raises."""
     if name is None:
         name = os.path.basename(path)
     if not valid_name(name):
@@ -560,30 +570,44 @@ def load_file(path, name=None, services_dir=None, environ=None):
         text = read_file(path)
     except OSError as e:
         raise LoadError(path, None, "cannot read: %s" % (e.strerror or e)) from None
-    return parse(text, path, name, services_dir, environ)
+    return parse(text, path, name, services_dir, environ, lenient)
 
 
-def parse(text, path, name, services_dir=None, environ=None):
+LENIENT_NOTE = " (left out: the service was running when svinit restarted)"
+
+
+def parse(text, path, name, services_dir=None, environ=None, lenient=False):
     """Parse service-file text (see load_file)."""
     d = Description(name, path, services_dir)
+    d.lenient = lenient
     if environ is None:
         environ = lib.environ()
     arg = name.partition("@")[2] or None
-    raw = _raw_settings(path, text)
+    tolerate = None
+    if lenient:
+        def tolerate(e):
+            d.warnings.append(LoadError(e.file, e.line, e.msg + LENIENT_NOTE))
+    raw = _raw_settings(path, text, tolerate)
 
     # The env-file is read first: its variables take part in substitution anywhere in the file.
     for num, key, op, value in raw:
         if key == "env-file":
-            if op == "+=":
-                raise LoadError(path, num, "'+=' is only valid for command and stop-command, not 'env-file'")
-            parts = _parts(value, path, num)
-            if not parts:
-                raise LoadError(path, num, "env-file: missing value")
-            p = _subst(" ".join(parts), lambda v: arg if v == "1" else environ.get(v), path, num, key)
+            try:
+                if op == "+=":
+                    raise LoadError(path, num, "'+=' is only valid for command and stop-command, not 'env-file'")
+                parts = _parts(value, path, num)
+                if not parts:
+                    raise LoadError(path, num, "env-file: missing value")
+                p = _subst(" ".join(parts), lambda v: arg if v == "1" else environ.get(v), path, num, key)
+            except LoadError as e:
+                if tolerate is None:
+                    raise
+                tolerate(e)
+                continue
             d.env_file = p if os.path.isabs(p) else os.path.join(d.services_dir, p)
             d.lines[("env-file", None)] = num
     try:
-        _parse_rest(d, raw, arg, environ)
+        _parse_rest(d, raw, arg, environ, tolerate)
     except LoadError as e:
         # load_dir must know it even so: that file in the services dir is no service.
         e.env_file = d.env_file
@@ -591,14 +615,17 @@ def parse(text, path, name, services_dir=None, environ=None):
     return d
 
 
-def _parse_rest(d, raw, arg, environ):
+def _parse_rest(d, raw, arg, environ, tolerate=None):
     """parse() once the env-file's path is known."""
     path = d.file
     if d.env_file is not None:
         try:
             d.env = read_env_file(d.env_file)
         except LoadError as e:
-            raise LoadError(path, d.lines[("env-file", None)], "env-file: %s" % e) from None
+            err = LoadError(path, d.lines[("env-file", None)], "env-file: %s" % e)
+            if tolerate is None:
+                raise err from None
+            tolerate(err)
 
     env = d.env
 
@@ -611,7 +638,13 @@ def _parse_rest(d, raw, arg, environ):
     for num, key, op, value in raw:
         if key == "env-file":
             continue
-        _apply(d, num, key, op, value, lookup)
+        if tolerate is None:
+            _apply(d, num, key, op, value, lookup)
+            continue
+        try:
+            _apply(d, num, key, op, value, lookup)
+        except LoadError as e:
+            tolerate(e)
     _finish(d)
 
 
@@ -807,14 +840,15 @@ def _finish(d):
         d.logfile = None
 
 
-def load_dir(services_dir, environ=None, extra=None):
+def load_dir(services_dir, environ=None, extra=None, lenient=()):
     """Load every service in services_dir: (descs, errors), both dicts keyed by name.
 
     A file that fails to parse, a missing dependency, a dependency cycle, or a hard
     dependency (depends-on/depends-ms) on a service that failed puts the service in errors
     instead of descs. waits-for on a service that exists but failed is allowed (soft).
     extra ({name: Description}, e.g. from an inittab) joins the set before the checks; a
-    file of the same name wins (with a warning on its Description)."""
+    file of the same name wins (with a warning on its Description). The services named in
+    lenient are loaded so (load_file)."""
     descs = {}
     errors = {}
     if environ is None:
@@ -834,7 +868,7 @@ def load_dir(services_dir, environ=None, extra=None):
             templates[name] = path
             continue
         try:
-            descs[name] = load_file(path, name, services_dir, environ)
+            descs[name] = load_file(path, name, services_dir, environ, name in lenient)
         except LoadError as e:
             errors[name] = e
     # A file that a service of the directory names as its env-file is that, not a service
@@ -855,7 +889,7 @@ def load_dir(services_dir, environ=None, extra=None):
             if path is None:
                 continue
             try:
-                descs[name] = load_file(path, name, services_dir, environ)
+                descs[name] = load_file(path, name, services_dir, environ, name in lenient)
                 todo.append(descs[name])
             except LoadError as e:
                 errors[name] = e
@@ -898,8 +932,12 @@ def find_file(services_dir, name):
 
 def drop_dir_entry(d, key, dep):
     """Forget the dependency `dep` that d's `key.d` dir names and no service file makes
-    (a dangling entry: a warning, as in Dinit); returns the warning."""
-    warning = d.error(key, dep, "%s.d: ignoring %s: no such service" % (key, dep))
+    (a dangling entry: a warning, as in Dinit), or that a leniently loaded d names;
+    returns the warning."""
+    if (key, dep) in d.from_dirs:
+        warning = d.error(key, dep, "%s.d: ignoring %s: no such service" % (key, dep))
+    else:
+        warning = d.error(key, dep, "dependency %s not found%s" % (dep, LENIENT_NOTE))
     getattr(d, key.replace("-", "_")).remove(dep)
     d.from_dirs.discard((key, dep))
     del d.lines[(key, dep)]
@@ -914,7 +952,7 @@ def check_set(descs, errors):
         for key, dep in d.dependencies():
             if dep in descs or dep in errors:
                 continue
-            if (key, dep) in d.from_dirs:
+            if (key, dep) in d.from_dirs or d.lenient:
                 d.warnings.append(drop_dir_entry(d, key, dep))
                 continue
             errors[name] = d.error(key, dep, "dependency %s not found" % dep)

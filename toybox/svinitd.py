@@ -691,11 +691,14 @@ class Daemon:
                 self.log(str(w))
         return self.sset.get(name), errors.get(name)
 
-    def load_all(self):
+    def load_all(self, running=()):
+        """Load the services dir (and inittab). The services in running (a restarted
+        svinit's, with state recorded) are loaded leniently: a bad line the file got while
+        they ran is left out with a warning, not a reason to drop what runs."""
         from toybox import svcfile
         descs, errors = {}, {}
         try:
-            descs, errors = svcfile.load_dir(self.cfg.services_dir, self.environ)
+            descs, errors = svcfile.load_dir(self.cfg.services_dir, self.environ, lenient=running)
         except svcfile.LoadError as e:
             self.log(str(e))
         for name in sorted(errors):
@@ -1161,7 +1164,7 @@ class Daemon:
             if "another svinit" in str(e):
                 raise lib.Fail(str(e))
             self.log("%s (retried when a starts-rwfs service starts, or on SIGHUP)" % e)
-        self.load_all()
+        self.load_all(set(found.records) | set(found.broken))
         # What exists now (modules, descriptions, services) is svinit's for good: out of the
         # collector's sight, so that no collection walks it again. One full collection of
         # it, which allocation counts could trigger at any moment of a boot, cost 1.5M
