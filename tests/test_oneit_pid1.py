@@ -200,3 +200,44 @@ def test_a_shutdown_signal_goes_through_svinit_first(pid1, bindir, tmp_path):
     # svinit signalled back before oneit's last step began.
     assert log.index("signal_init %d" % signal.SIGUSR2) < log.index("kill -1 15")
     assert log[-1] == "reboot poweroff"
+
+
+def test_oneit_is_asked_even_after_a_shutdown_entry_unmounted_proc(pid1, bindir, tmp_path):
+    # busybox's usual `::shutdown:umount -a -r`: /proc is gone by the time svinit asks
+    # oneit to power off; what it learnt of PID 1 while /proc was there stands. (Here a
+    # tmpfs hides it: unmounted, the host's /proc would show under it.)
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "boot").write_text("type = internal\n")
+    inittab = tmp_path / "inittab"
+    inittab.write_text("::shutdown:/bin/mount -t tmpfs none /proc\n")
+    o = pid1("-r", "-3", "-S", "-c", "/dev/null", os.path.join(bindir, "svinit"), "-d", svc,
+             "-p", tmp_path / "piddir", "-s", tmp_path / "sock", "--inittab", inittab)
+    wait_for(lambda: os.path.exists(tmp_path / "sock"), what="svinit's socket")
+    os.kill(init_pid(o), signal.SIGUSR2)
+    assert o.wait() == -signal.SIGINT        # powered off
+    log = pid1.log()
+    # svinit signalled back (after its shutdown entry) before oneit's last step began.
+    assert log.index("signal_init %d" % signal.SIGUSR2) < log.index("kill -1 15"), log
+
+
+@pytest.mark.parametrize("inherit", [True, False])
+def test_a_svinit_orphaned_to_oneit_does_not_take_it_for_its_own(pid1, bindir, tmp_path, inherit):
+    # A svinit a shell started and left (its parent is PID 1 now) is not oneit's child:
+    # SIGTERM stops its services and it exits, without asking PID 1 to reboot.
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "boot").write_text("type = internal\n")
+    env = "" if inherit else "env -u ONEIT_PID -u ONEIT_CONTAINER "
+    o = pid1("-C", "/bin/sh", "-c",
+             "(%s%s -d %s -p %s -s %s --no-kmsg 2>%s/svinit.err &); exec sleep 1000"
+             % (env, os.path.join(bindir, "svinit"), svc, tmp_path / "piddir", tmp_path / "sock",
+                tmp_path))
+    wait_for(lambda: os.path.exists(tmp_path / "sock"), what="svinit's socket")
+    [svinit] = [p for p in children_of(init_pid(o))
+                if b"svinit" in open("/proc/%d/cmdline" % p, "rb").read()]
+    os.kill(svinit, signal.SIGTERM)
+    wait_for(lambda: "all services stopped" in (tmp_path / "svinit.err").read_text(),
+             what="svinit to stop")
+    err = (tmp_path / "svinit.err").read_text()
+    assert "svinit: exit: stopping all services" in err and "asking oneit" not in err, err

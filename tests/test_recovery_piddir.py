@@ -460,3 +460,37 @@ def test_an_unrecorded_process_gets_its_output_pipe_read_again(svinit, tmp_path,
     assert files["c"]["output"] == str(os.stat("/proc/%d/fd/1" % sc).st_ino), files
     assert "output" not in files["d"], files
     assert sv.shutdown() == 0
+
+
+READ_ONLY = r"""
+set -e
+mount -t tmpfs tmpfs "$R/pid"
+mkdir "$R/pid/services"
+printf 'svinit-state 1\nname a\ntype process\nstate started\npid 99999\nboot_id other\n' \
+    > "$R/pid/services/a"
+mount -o remount,ro "$R/pid"
+"$B/svinit" -d "$R/svc" -p "$R/pid" -s "$R/sock" --no-kmsg 2> "$R/err" &
+pid=$!
+for i in $(seq 100); do [ -S "$R/sock" ] && break; sleep 0.1; done
+"$B/ctl" -s "$R/sock" is-started boot
+kill $pid
+wait $pid
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a mount namespace)")
+def test_a_read_only_pid_dir_is_said_once_and_svinit_runs_on(bindir, tmp_path):
+    # /run remounted read-only (busybox's `::shutdown:umount -a -r`) under a svinit that
+    # oneit then relaunches: it must run on (and stop in order), not die in a loop.
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "pid").mkdir()
+    (tmp_path / "svc" / "boot").write_text("type = internal\n")
+    p = subprocess.run(["unshare", "--mount", "sh", "-c", READ_ONLY],
+                       env=dict(os.environ, R=str(tmp_path), B=bindir),
+                       capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stdout) == (0, "started\n"), p.stderr
+    err = (tmp_path / "err").read_text()
+    assert err.count("Read-only file system") == 1, err
+    assert "svinit: pid dir: %s/pid/services/a: Read-only file system (said once until a " \
+           "write works)\n" % tmp_path in err
+    assert "svinit: all services stopped\n" in err

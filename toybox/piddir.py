@@ -160,7 +160,7 @@ class PidDir:
         self.path = path
         self.services = os.path.join(path, SERVICES)
         self.warn = warn
-        self.broken = None          # the error last warned about, so it is said once
+        self.broken = None          # the error last warned about: said once until a write works
 
     def load(self, boot_id):
         """Read back what a svinit of this boot left (a Found). State of an earlier boot is
@@ -198,11 +198,11 @@ class PidDir:
         for name in names:
             path = os.path.join(self.services, name)
             if name.startswith("."):
-                fs.unlink_quiet(path)       # a write that svinit did not finish
+                self._remove(path)          # a write that svinit did not finish
                 continue
             if earlier:
                 stale += 1
-                fs.unlink_quiet(path)
+                self._remove(path)
                 continue
             try:
                 rec = read(path)
@@ -220,7 +220,7 @@ class PidDir:
                 continue
             if not this:
                 stale += 1
-                fs.unlink_quiet(path)
+                self._remove(path)
                 continue
             if rec.get("name") != name:
                 found.broken[name] = "the file names service %r" % rec.get("name")
@@ -235,10 +235,9 @@ class PidDir:
         """Create the directory (after a restart its files are svinit's state: kept)."""
         try:
             os.makedirs(self.services, 0o755, exist_ok=True)
-            self.broken = None
             return True
         except OSError as e:
-            self._failed("%s: %s" % (self.path, e.strerror))
+            self._failed(self.path, e)
             return False
 
     def write_self(self, fields):
@@ -257,24 +256,27 @@ class PidDir:
         for again in (True, False):
             try:
                 fs.write_atomic(path, text)
+                self.broken = None
                 return
             except FileNotFoundError as e:
                 # A file system mounted over the directory (a tmpfs on /run at boot)
                 # hid it: make it again, once.
                 if not (again and self.prepare()):
-                    self._failed("%s: %s" % (path, e.strerror))
+                    self._failed(path, e)
                     return
             except OSError as e:
-                self._failed("%s: %s" % (path, e.strerror))
+                self._failed(path, e)
                 return
 
     def _remove(self, path):
         try:
             fs.unlink_quiet(path)
         except OSError as e:
-            self._failed("%s: %s" % (path, e.strerror))
+            self._failed(path, e)
 
-    def _failed(self, msg):
-        if msg != self.broken:
-            self.broken = msg
-            self.warn("pid dir: %s" % msg)
+    def _failed(self, path, e):
+        # A read-only /run (`umount -a -r` among the shutdown entries) fails every write:
+        # one line, not one per file and pass.
+        if e.errno != self.broken:
+            self.broken = e.errno
+            self.warn("pid dir: %s: %s (said once until a write works)" % (path, e.strerror))

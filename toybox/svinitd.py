@@ -808,6 +808,10 @@ class Daemon:
                 self.write_self()       # a svinit killed half-way through goes on with it
         if self.sset.shutting_down:
             return
+        if self.oneit_pid is not None:
+            # Whether the oneit to ask at the end is ours is read from /proc now: the
+            # shutdown entries may unmount it (busybox's `umount -a -r`).
+            syscalls.process_is_ours(self.oneit_pid)
         # Whoever holds the console is about to be stopped: show the shutdown as it goes.
         self.logger.hold(False)
         self.log("%s: stopping all services" % ("shutdown (%s)" % how if how != "exit" else "exit"))
@@ -1112,12 +1116,19 @@ class Daemon:
             oneit = int(env.get(oneitwire.ENV_PID, ""))
         except ValueError:
             oneit = None
-        if oneit is not None and oneit == os.getppid():
+        # oneit's child leads a process group (a session as PID 1): a svinit started from a
+        # shell under oneit (with ONEIT_PID in its environment) that went away, orphaning
+        # it to oneit, is not that child, and must not take a `kill` for a reboot.
+        if oneit is not None and oneit == os.getppid() and os.getpgrp() == os.getpid():
             self.oneit_pid = oneit
             self.oneit_container = env.get(oneitwire.ENV_CONTAINER) == "1"
-        elif oneit is None and syscalls.process_is_ours(os.getppid()):
-            # toybox's own oneit sets no ONEIT_PID; it takes the same shutdown signals.
-            self.oneit_pid = os.getppid()
+        elif oneit is None and os.getppid() == 1 and os.getsid(0) == os.getpid() \
+                and syscalls.process_is_ours(1):
+            # toybox's own oneit sets no ONEIT_PID; it takes the same shutdown signals. It
+            # starts its child in a session of its own: a svinit started from a shell that
+            # later went away (orphaned to PID 1) is not its child, and must not take a
+            # `kill` for a reboot of the machine.
+            self.oneit_pid = 1
         fmt = env.get(oneitwire.ENV_FORMAT)
         if fmt is None and self.cfg.toybox_reports:
             fmt = oneitwire.FORMAT_PID

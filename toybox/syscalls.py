@@ -147,17 +147,30 @@ def pid1_is_ours():
     return process_is_ours(1)
 
 
+_OURS = set()     # PIDs process_is_ours() found ours while /proc could tell
+
+
 def process_is_ours(pid):
     """True when process `pid` runs this suite's oneit (see pid1_is_ours), or toybox's own
-    `oneit`, which takes the same signals (USR1 halt, USR2 power off, TERM reboot)."""
+    `oneit`, which takes the same signals (USR1 halt, USR2 power off, TERM reboot).
+
+    With /proc gone (a shutdown entry's `umount -a`), the answer it gave before for the
+    same PID stands: callers ask about PID 1 or their own parent, which stay the same
+    process while the caller lives."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             words = [w.decode("utf-8", "replace") for w in f.read().split(b"\0") if w]
     except OSError:
+        return pid in _OURS
+    ours = _names_ours([w.rsplit("/", 1)[-1] for w in words])
+    if ours:
+        _OURS.add(pid)
+    return ours
+
+
+def _names_ours(names):
+    if not names:
         return False
-    if not words:
-        return False
-    names = [w.rsplit("/", 1)[-1] for w in words]
     if names[0] == "oneit" or (names[0].startswith("toybox") and names[1:2] == ["oneit"]):
         return True
     if not names[0].startswith("python"):
