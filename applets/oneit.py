@@ -6,7 +6,9 @@ at COMMAND. Without COMMAND oneit starts the service manager: `oneit` alone is
 `oneit -r -3 -S -w 30 toybox svinit` (other options given still apply; svinit
 runs through its own link when there is one, /sbin/svinit). Run as
 `init` with PID 1, every argument is a kernel command-line word (`single`)
-and is passed on as `svinit -- WORD...`.
+and is passed on as `svinit -- WORD...`; run as `init` with another PID it
+refuses, as busybox's init does (a second service manager on the system's
+own paths is never what was meant): `oneit` is the name to use elsewhere.
 
 -c CONSOLE  the child's stdin, stdout, stderr and controlling terminal
             (default as PID 1: the last console in
@@ -87,6 +89,11 @@ def raw_args(invoked):
 
 
 def main(ctx):
+    from toybox import main as dispatcher
+    if dispatcher.INVOKED == "init" and posix.getpid() != 1:
+        from toybox import lib
+        raise lib.Fail("must be run as PID 1 (elsewhere, as a container's init or under a "
+                       "shell, run it as oneit)")
     # The machinery is imported only to run: `oneit --help` needs none of it.
     from toybox import oneitd
     return oneitd.main(ctx)

@@ -251,6 +251,16 @@ def test_usage_errors(testcmd, cmd, err):
     assert (r.code, r.err) == (1, err + ' (see "oneit --help")\n')
 
 
+def test_init_refuses_to_run_as_anything_but_pid1(testcmd):
+    # As busybox's init: by that name, not PID 1, it would start a second service
+    # manager on the system's own paths.
+    for cmd in ("init", "init true", "toybox init"):
+        r = testcmd(cmd)
+        assert (r.code, r.out, r.err) == (1, "", "oneit: must be run as PID 1 (elsewhere, as a "
+                                          "container's init or under a shell, run it as oneit)\n")
+    assert testcmd("init --help").code == 0
+
+
 def test_options_end_at_the_command(testcmd):
     r = testcmd(["oneit", "sh", "-c", "echo $0 $1", "-p", "-x"])
     assert (r.code, r.out, r.err) == (0, "-p -x\n", "")
