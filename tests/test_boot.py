@@ -371,6 +371,13 @@ def test_demo_frozen_svinit_is_killed_by_heartbeat_and_restarted(demo):
     assert "Served by busybox httpd" in demo.run("wget -qO- http://127.0.0.1/")
 
 
+def test_demo_shutdown_commands_are_the_suites(demo):
+    # Not busybox's applets, which its shell would run ahead of PATH.
+    for name in ("halt", "poweroff", "reboot", "shutdown"):
+        assert "/sbin/%s" % name in demo.run("type %s" % name)
+    assert "usage: poweroff" in demo.run("poweroff --help")
+
+
 def test_demo_poweroff_stops_services_in_reverse_order(demo):
     since = len(demo.transcript())
     demo.sendline("poweroff")
