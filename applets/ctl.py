@@ -6,7 +6,8 @@ Commands:
   list                every service, one line each (format below)
   status              svinit itself: PID, uptime, the services asked for at
                       start-up and how long after boot they were all up, how many
-                      services are in each state, which failed
+                      services are in each state, which failed, which service
+                      files could not be loaded and why
   status NAME         state, PID, uptime, restarts, last exit and why it failed
   start NAME          mark NAME active and start it (and what it needs); wait
                       until it has started or failed
@@ -433,6 +434,13 @@ def info_text(info, tty):
             shown.append("and %d more (ctl list)" % (len(failed) - FAILED_SHOWN))
         text = ", ".join(shown)
         rows.append(("Failed", RED + text + RESET if tty else text))
+    broken = info.get("broken") or []
+    if broken:
+        shown = ["%s (%s)" % (name, why) for name, why in broken[:FAILED_SHOWN]]
+        if len(broken) > FAILED_SHOWN:
+            shown.append("and %d more (svinit's log)" % (len(broken) - FAILED_SHOWN))
+        text = ", ".join(shown)
+        rows.append(("Broken", RED + text + RESET if tty else text))
     if info.get("recovered"):
         before = " (pid %s)" % info["before"] if info.get("before") else ""
         rows.append(("Recovered", "the svinit before%s died; this one took its services back"

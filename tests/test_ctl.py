@@ -259,6 +259,11 @@ def test_status_alone_in_a_shutdown_after_a_restart_with_many_failed():
     assert "Failed:     f00 (exited 1), " in text and "f09 (exited 1), and 2 more (ctl list)\n" in text
     assert "Recovered:  the svinit before (pid 6) died; this one took its services back\n" in text
     assert "Parent" not in text and "Ready" not in text and "\033[" not in text
+    assert "Broken" not in text
+    info["broken"] = [["b%02d" % i, "/etc/svinit.d/b%02d:2: unknown setting 'x'" % i] for i in range(11)]
+    text = info_text(info, False)
+    assert "Broken:     b00 (/etc/svinit.d/b00:2: unknown setting 'x'), " in text
+    assert "b09 (/etc/svinit.d/b09:2: unknown setting 'x'), and 1 more (svinit's log)\n" in text
     info.update(ready_at=1000.0, ready_uptime=7300.0)
     assert "Ready:      2h01m after boot\n" in info_text(info, False)
     assert "\033[31mboot: failed" not in info_text(info, True)

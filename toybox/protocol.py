@@ -55,6 +55,8 @@ INFO is an object:
   shutdown   str | null             "halt" | "poweroff" | "reboot" | "exit" once asked for
   counts     {state: int}           how many services are in each state
   failed     [[name, reason]]       the services stopped because they failed, by name
+  broken     [[name, error]]        service files that could not be loaded (not services: not
+                                    in `list`), with FILE:LINE: why, by name
   services_dir, pid_dir, socket  str
 
 STATUS is an object:
@@ -311,7 +313,8 @@ INFO = _Object({"pid": INT}, {
     "since": NUMBER, "oneit": _maybe(INT), "requested": _List(_Pair(STR, STR)),
     "recovered": BOOL, "before": _maybe(INT), "ready_at": _maybe(NUMBER),
     "ready_uptime": _maybe(NUMBER), "shutdown": _maybe(STR), "counts": _Counts(),
-    "failed": _List(_Pair(STR, STR)), "services_dir": STR, "pid_dir": STR, "socket": STR})
+    "failed": _List(_Pair(STR, STR)), "broken": _List(_Pair(STR, STR)), "services_dir": STR,
+    "pid_dir": STR, "socket": STR})
 
 _NAMED = {"name": STR}
 # What each request carries beyond v and cmd.

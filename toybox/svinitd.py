@@ -251,7 +251,7 @@ class Daemon:
         self.pgrp = None
         self.last_launch = None         # (pid, starttime) of the last launch, when known
         self.exit_code = None
-        self.load_errors = set()
+        self.load_errors = {}       # name -> why its file (or one it needs) kept it out
         self.shutdown_how = None
         self.shutdown_phase = 0     # 1: services stopping, 2: inittab shutdown entries, 3: those stopping, 4: done
         self.inittab_descs = {}
@@ -683,7 +683,10 @@ class Daemon:
         for n, err in sorted(errors.items()):
             if n in new or n not in self.sset:
                 self.log(str(err))
+                self.load_errors[n] = str(err)
         added = [self.sset.add(new[n]) for n in sorted(new) if n in combined]
+        for svc in added:
+            self.load_errors.pop(svc.name, None)
         for svc in list(self.sset.services.values()):
             self.sset.link(svc)
         for svc in added:
@@ -703,7 +706,7 @@ class Daemon:
             self.log(str(e))
         for name in sorted(errors):
             self.log(str(errors[name]))
-        self.load_errors = set(errors)
+        self.load_errors = {name: str(err) for name, err in errors.items()}
         path = self.cfg.inittab
         if path is None and self.cfg.system_inittab and "boot" not in descs \
                 and os.path.exists(self.cfg.system_inittab):
@@ -1037,6 +1040,7 @@ class Daemon:
                 "requested": requested, "recovered": self.recovered, "before": self.before,
                 "ready_at": ready_at, "ready_uptime": ready_uptime,
                 "shutdown": self.shutdown_how, "counts": counts, "failed": sorted(failed),
+                "broken": sorted([name, why] for name, why in self.load_errors.items()),
                 "services_dir": self.cfg.services_dir, "pid_dir": self.cfg.pid_dir,
                 "socket": self.cfg.socket}
 
