@@ -173,7 +173,7 @@ class Ctl:
         try:
             return protocol.call(self.path, msg, timeout)
         except protocol.Unreachable as e:
-            raise lib.Fail("%s (is svinit running? see --socket)" % e, EXIT_UNREACHABLE) from None
+            raise lib.Fail("%s (%s)" % (e, e.hint), EXIT_UNREACHABLE) from None
         except TimeoutError as e:
             if waits:
                 raise lib.Fail("%s: no answer within %gs; svinit goes on with it"

@@ -415,7 +415,12 @@ def reply_error(error, code=E_FAILED, **more):
 # -- client ------------------------------------------------------------------
 
 class Unreachable(Exception):
-    """svinit can't be reached at the socket path (the message names it)."""
+    """svinit can't be reached at the socket path (the message names it); `hint` says what
+    to look at."""
+
+    def __init__(self, msg, hint="is svinit running? see --socket"):
+        super().__init__(msg)
+        self.hint = hint
 
 
 def call(path, msg, timeout=CLIENT_TIMEOUT):
@@ -434,7 +439,9 @@ def call(path, msg, timeout=CLIENT_TIMEOUT):
         except (FileNotFoundError, ConnectionRefusedError) as e:
             raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
         except PermissionError as e:
-            raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror)) from None
+            # The socket is mode 0600: only svinit's own user (root) may connect.
+            raise Unreachable("can't reach svinit at %s: %s" % (path, e.strerror),
+                              "its control socket is for root and svinit's own user") from None
         except _socket.timeout:
             raise TimeoutError("no answer from svinit at %s" % path) from None
         try:
