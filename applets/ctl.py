@@ -14,7 +14,9 @@ Commands:
   stop NAME           drop the active mark and stop it; wait until stopped.
                       Refused while running services need it, unless --force
                       (which stops them too)
-  restart NAME        stop, then start again (waits for both)
+  restart NAME        stop, then start again (waits for both); as stop, refused
+                      while running services need it, unless --force (which
+                      restarts them too), as dinitctl
   wake NAME           start NAME without marking it active
   release NAME        drop the active mark; NAME stops if nothing needs it
   signal SIG NAME     send SIG (HUP, SIGHUP or 1) to its process
