@@ -241,3 +241,23 @@ def test_a_svinit_orphaned_to_oneit_does_not_take_it_for_its_own(pid1, bindir, t
              what="svinit to stop")
     err = (tmp_path / "svinit.err").read_text()
     assert "svinit: exit: stopping all services" in err and "asking oneit" not in err, err
+
+
+def test_svinits_own_shutdown_signal_is_acted_on_at_once(pid1, bindir, tmp_path):
+    # `ctl poweroff`: svinit stops the services, says so on the heartbeat pipe and signals
+    # oneit, which must not go and ask it to stop them first (it has).
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "boot").write_text("type = internal\n")
+    console = tmp_path / "console"
+    console.write_text("")
+    o = pid1("-r", "-3", "-S", "-w", "30", "-c", console, os.path.join(bindir, "svinit"),
+             "-d", svc, "-p", tmp_path / "piddir", "-s", tmp_path / "sock")
+    wait_for(lambda: os.path.exists(tmp_path / "sock"), what="svinit's socket")
+    from toybox import protocol
+    assert protocol.call(str(tmp_path / "sock"), protocol.request("shutdown", how="poweroff"))["ok"]
+    assert o.wait() == -signal.SIGINT
+    text = console.read_text()
+    assert "svinit: asking oneit (pid 1) to poweroff\n" in text, text
+    assert "to stop the services first" not in text, text
+    assert "oneit: poweroff: sending SIGTERM to all processes\n" in text, text

@@ -186,6 +186,7 @@ class Oneit:
         self.how = None           # PID 1 shutdown: halt, poweroff, reboot
         self.ask_child = False    # pass a shutdown signal to the child (svinit) first
         self.asked = None         # until when the child may take to stop its services
+        self.child_done = False   # the child said its shutdown is done (oneitwire.HEARTBEAT_DONE)
         self.phase = None         # PID 1 shutdown: "term", then "kill"
         self.phase_end = 0.0
         self.no_children = False
@@ -321,7 +322,8 @@ class Oneit:
         for sig in sigs:
             if self.container:
                 self.forward(sig)
-            elif self.ask_child and self.child and self.asked is None and not self.phase:
+            elif self.ask_child and self.child and self.asked is None and not self.phase \
+                    and not self.child_done:
                 self.ask(PID1_ACTIONS[sig])
             else:
                 self.shutdown(PID1_ACTIONS[sig])
@@ -575,6 +577,8 @@ class Oneit:
             return
         if data:
             self.deadline = monotonic() + self.period
+            if oneitwire.HEARTBEAT_DONE in data:
+                self.child_done = True
         else:
             self.unwatch(self.hb_r)   # no writer left: the deadline stands
 
@@ -583,6 +587,7 @@ class Oneit:
         self.child = 0
         self.deadline = None
         self.suspended = False
+        self.child_done = False
         if self.owns_tty:
             self.take_terminal()
         self.code = lib.exit_code_of(status)

@@ -9,7 +9,10 @@ toybox's own oneit finds the variable unset and must expect 4-byte records
 
 Heartbeat (`oneit -w SECONDS`): oneit passes the write end of a pipe whose fd
 number is in ONEIT_HEARTBEAT_FD and the period in ONEIT_HEARTBEAT_SECONDS; the
-child writes any byte to it at least once per period or is killed (SIGKILL).
+child writes any byte to it at least once per period or is killed (SIGKILL). A
+child done with its shutdown writes HEARTBEAT_DONE there just before it signals
+oneit to halt, power off or reboot: oneit acts on that signal at once, instead of
+first asking the child to stop its services (as for a signal from elsewhere).
 
 ONEIT_PID is oneit's PID, so the child can tell that its parent is oneit (and
 not whatever adopted it) before asking it to halt, power off or reboot.
@@ -24,6 +27,7 @@ FORMAT_PID = "pid"               # 4-byte records (toybox compatible)
 FORMAT_PID_STATUS = "pid-status"  # 8-byte records
 ENV_HEARTBEAT_FD = "ONEIT_HEARTBEAT_FD"
 ENV_HEARTBEAT_SECONDS = "ONEIT_HEARTBEAT_SECONDS"
+HEARTBEAT_DONE = b"!"
 ENV_PID = "ONEIT_PID"
 ENV_CONTAINER = "ONEIT_CONTAINER"
 

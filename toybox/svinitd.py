@@ -867,6 +867,11 @@ class Daemon:
             # shutdown's messages first, this one too.
             what, sig = how, SHUTDOWN_SIGNALS[how]
             self.log("asking oneit (pid %d) to %s" % (self.oneit_pid, how))
+            if self.heartbeat_fd is not None:
+                try:
+                    os.write(self.heartbeat_fd, oneitwire.HEARTBEAT_DONE)
+                except OSError:
+                    pass    # oneit then asks us, and we are done: the same end
         self.logger.drain()
         try:
             syscalls.signal_parent_oneit(sig, self.oneit_pid)
