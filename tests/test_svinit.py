@@ -989,3 +989,59 @@ def test_out_of_file_descriptors_pauses_accepting_and_says_so_once(svinit):
     assert sv.wait_for(lambda: sv.call("status", name="boot")["ok"], what="an answer")
     assert "control socket %s: accept: Too many open files (connections wait; trying again " \
            "every 0.5s)" % sv.sock in sv.stderr()
+
+
+# -- an inittab run by svinit ---------------------------------------------------
+
+def started_order(sv, names):
+    """The names in the order their `NAME: started` lines are in svinit's log."""
+    err = sv.stderr()
+    return sorted(names, key=lambda n: err.index("svinit: %s: started" % n))
+
+
+def test_inittab_runs_sysinit_then_wait_then_once_and_respawn_whatever_the_file_order(svinit):
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::once:/bin/sh -c 'echo once >> @ROOT@/events'
+::wait:/bin/sh -c 'echo wait >> @ROOT@/events'
+::respawn:/bin/sh -c 'echo respawn >> @ROOT@/events; exec sleep 1000'
+::sysinit:/bin/sh -c 'sleep 1; echo sysinit >> @ROOT@/events'
+::sysinit:/bin/sh -c 'echo sysinit2 >> @ROOT@/events'
+"""})
+    sv.wait_state("inittab", "started")
+    sv.wait_for(lambda: len(sv.read("events").split()) == 5, what="every entry")
+    ran = sv.read("events").split()
+    assert ran[:3] == ["sysinit", "sysinit2", "wait"]
+    assert sorted(ran[3:]) == ["once", "respawn"]
+    assert started_order(sv, ["inittab.1.once", "inittab.2.wait", "inittab.3.respawn",
+                              "inittab.4.sysinit", "inittab.5.sysinit"]) == [
+        "inittab.4.sysinit", "inittab.5.sysinit", "inittab.2.wait", "inittab.1.once",
+        "inittab.3.respawn"]
+
+
+def test_inittab_entries_get_sigkill_one_second_after_sigterm(svinit):
+    # A console shell ignores SIGTERM: busybox kills it a second later, and so does svinit.
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::respawn:/bin/sh -c 'trap "" TERM; echo $$ > @ROOT@/shellpid; exec sleep 1000'
+"""})
+    sv.wait_state("inittab", "started")
+    pid = int(sv.wait_for(lambda: sv.read("shellpid").strip(), what="the respawn entry"))
+    assert sv.shutdown() == 0
+    assert not pid_alive(pid)
+    err = sv.stderr()
+    assert "svinit: inittab.1.respawn: stop timed out after 1s; sending SIGKILL\n" in err
+
+
+def test_bad_inittab_lines_are_logged_with_the_reason(svinit):
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::frob:/bin/true
+::once
+::respawn:
+::once:/bin/true
+"""})
+    sv.wait_state("inittab", "started")
+    err = sv.stderr()
+    path = sv.path("inittab")
+    assert "svinit: %s:1: bad inittab entry: unknown action 'frob'\n" % path in err
+    assert "svinit: %s:2: bad inittab entry: fewer than four fields (id:runlevels:action:process)\n" \
+        % path in err
+    assert "svinit: %s:3: bad inittab entry: empty process\n" % path in err
