@@ -1045,3 +1045,35 @@ def test_bad_inittab_lines_are_logged_with_the_reason(svinit):
     assert "svinit: %s:2: bad inittab entry: fewer than four fields (id:runlevels:action:process)\n" \
         % path in err
     assert "svinit: %s:3: bad inittab entry: empty process\n" % path in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tmpfs in a mount namespace of its own: needs root")
+def test_a_sysinit_mount_over_the_socket_and_pid_dir_is_noticed(svinit, testcmd):
+    # A typical inittab mounts a tmpfs on /run, which holds svinit's socket and pid dir.
+    # Here svinit runs in a mount namespace of its own and the entry mounts over the
+    # test's directory (ROOT, holding -s ROOT/sock and -p ROOT/pid), never over a real
+    # /run. The test reaches that namespace's view through /proc/PID/root.
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], wrapper=["unshare", "--mount"], files={"inittab": """\
+::sysinit:/bin/mount -t tmpfs tmpfs @ROOT@
+::wait:/bin/true
+"""})
+    root = sv.root
+    sv.sock = "/proc/%d/root%s" % (sv.proc.pid, sv.sock)
+    sv.wait_for(lambda: "svinit: inittab.1.sysinit: started" in sv.stderr(), what="the mount")
+    assert "svinit: inittab.1.sysinit: control socket and pid dir hidden (a mount over it?): " \
+           "made again\n" in sv.stderr()
+    r = testcmd(["ctl", "-s", sv.sock, "is-started", "inittab"])
+    assert (r.code, r.out) == (0, "started\n")
+    inside = "/proc/%d/root%s/pid/services" % (sv.proc.pid, root)
+    assert {"inittab", "inittab.1.sysinit", "inittab.2.wait"} <= set(os.listdir(inside))
+    assert sv.shutdown() == 0
+
+
+def test_a_pid_dir_replaced_by_a_one_shot_command_is_made_again(svinit):
+    # The same as a mount over it: the path names another directory now.
+    sv = svinit({"boot": "type = internal\ndepends-on: swap\n",
+                 "swap": scripted("mv @ROOT@/pid @ROOT@/pid.old; mkdir @ROOT@/pid")})
+    sv.wait_state("boot", "started")
+    assert "svinit: swap: pid dir hidden (a mount over it?): made again\n" in sv.stderr()
+    assert sorted(os.listdir(sv.path("pid/services"))) == ["boot", "swap"]
+    assert "control socket" not in sv.stderr()

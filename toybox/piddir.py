@@ -161,6 +161,7 @@ class PidDir:
         self.services = os.path.join(path, SERVICES)
         self.warn = warn
         self.broken = None          # the error last warned about, so it is said once
+        self.ident = None           # (st_dev, st_ino) of the directory prepare() made ready
 
     def load(self, boot_id):
         """Read back what a svinit of this boot left (a Found). State of an earlier boot is
@@ -235,11 +236,24 @@ class PidDir:
         """Create the directory (after a restart its files are svinit's state: kept)."""
         try:
             os.makedirs(self.services, 0o755, exist_ok=True)
+            st = os.lstat(self.path)
+            self.ident = (st.st_dev, st.st_ino)
             self.broken = None
             return True
         except OSError as e:
             self._failed("%s: %s" % (self.path, e.strerror))
             return False
+
+    def hidden(self):
+        """True when the path no longer names the directory prepare() made ready: a file
+        system mounted over it, or over a directory above it, hides it."""
+        if self.ident is None:
+            return False
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self.ident
 
     def write_self(self, fields):
         self._write(os.path.join(self.path, SELF), render(fields))

@@ -625,6 +625,16 @@ class Daemon:
         self.log("%s: starts-rwfs: control socket and pid dir made again" % svc.name)
         self.reopen()
 
+    def check_hidden(self, svc):
+        """After a one-shot command: what starts-rwfs does, when the command mounted a file
+        system over svinit's socket or pid dir (an inittab's `mount -t tmpfs tmpfs /run`
+        can't say starts-rwfs). Two lstat calls."""
+        hidden = [what for what, holder in (("control socket", self.server), ("pid dir", self.piddir))
+                  if holder is not None and holder.hidden()]
+        if hidden:
+            self.log("%s: %s hidden (a mount over it?): made again" % (svc.name, " and ".join(hidden)))
+            self.reopen()
+
     def chain(self, svc, name):
         target = self.find(name)
         if target is None:
