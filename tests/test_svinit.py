@@ -1077,3 +1077,61 @@ def test_a_pid_dir_replaced_by_a_one_shot_command_is_made_again(svinit):
     assert "svinit: swap: pid dir hidden (a mount over it?): made again\n" in sv.stderr()
     assert sorted(os.listdir(sv.path("pid/services"))) == ["boot", "swap"]
     assert "control socket" not in sv.stderr()
+
+
+def test_sigquit_without_a_restart_entry_is_logged_and_ignored(svinit):
+    # busybox's "restart init" signal: its default action would kill svinit (core dump).
+    sv = svinit({"boot": SLEEP})
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"], what="boot")
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    sv.wait_for(lambda: "SIGQUIT" in sv.stderr(), what="the log line")
+    assert "svinit: SIGQUIT (busybox's restart init): ignored: the inittab has no restart entry\n" \
+        in sv.stderr()
+    assert sv.proc.poll() is None
+    assert sv.status("boot")["pid"] == pid
+    assert sv.shutdown() == 0
+
+
+def test_sigquit_with_a_restart_entry_stops_all_then_execs_it(svinit, bindir):
+    # The usual restart entry execs the init again: here, svinit with the same arguments,
+    # in the same process (under oneit: still its child), which boots anew.
+    restart = "%s/svinit -d @ROOT@/svc -p @ROOT@/pid -s @ROOT@/sock --no-kmsg --inittab @ROOT@/inittab" % bindir
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::sysinit:/bin/sh -c 'echo sysinit >> @ROOT@/events'
+::respawn:/bin/sh -c 'echo $$ > @ROOT@/shellpid; exec sleep 1000'
+::shutdown:/bin/sh -c 'echo shutdown >> @ROOT@/events'
+::restart:%s
+""" % restart})
+    sv.wait_state("inittab", "started")
+    first = int(sv.wait_for(lambda: sv.read("shellpid").strip(), what="the respawn entry"))
+    sv.pids.add(first)      # cleaned up even if svinit dies
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    sv.wait_for(lambda: sv.read("events").split() == ["sysinit", "shutdown", "sysinit"],
+                what="the second boot")
+    sv.wait_state("inittab", "started")
+    assert not pid_alive(first)
+    assert sv.call("info")["svinit"]["pid"] == sv.proc.pid
+    second = int(sv.wait_for(lambda: sv.read("shellpid").strip() != str(first) and sv.read("shellpid").strip(),
+                             what="the new respawn entry"))
+    sv.pids.add(second)
+    assert pid_alive(second)
+    err = sv.stderr()
+    quit_line = "svinit: SIGQUIT: restart: stopping all services, then exec %s (%s:4)\n" \
+        % (restart.replace("@ROOT@", sv.root), sv.path("inittab"))
+    assert quit_line in err
+    assert err.index(quit_line) < err.index("running the inittab's shutdown entries") \
+        < err.index("all services stopped") < err.rindex("inittab.1.sysinit: started")
+    assert "restarted:" not in err      # a clean stop: the new svinit begins afresh
+    assert sv.shutdown() == 0
+    assert not pid_alive(second)
+
+
+def test_sigquit_from_a_container_oneit_stops_all_and_ends(svinit, bindir):
+    # A container's oneit forwards SIGQUIT as a stop (docker stop with STOPSIGNAL QUIT)
+    # and relaunches nothing after it: svinit stops its services and exits 0.
+    sv = svinit({"boot": SLEEP}, wrapper=[os.path.join(bindir, "oneit")])
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"], what="boot")
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    assert sv.proc.wait(20) == 0
+    assert not pid_alive(pid)
+    assert "svinit: exit: stopping all services\n" in sv.stderr()

@@ -11,8 +11,8 @@ keys they don't know; a change of meaning bumps the version.
 svinit's file: pid, starttime (field 22 of /proc/PID/stat, to tell it from a reused
 PID), boot_id (/proc/sys/kernel/random/boot_id: state of an earlier boot is never
 trusted), socket, services_dir, since (time.time() it started), shutdown (halt,
-poweroff, reboot or exit, once a shutdown was asked for: a restarted svinit goes on
-with it), requested (the services it was asked to start, space-separated: written once
+poweroff, reboot, exit or restart (SIGQUIT), once a shutdown was asked for: a restarted
+svinit goes on with it), requested (the services it was asked to start, space-separated: written once
 their files are, before anything is launched), started (1 once the launches of its first
 pass are recorded: from then on the services' files alone say what runs, and a service
 without one is at rest).
