@@ -34,7 +34,12 @@ exit 0 (SIGINT runs the inittab's ctrlaltdel entries instead, if there are
 any); under oneit, SIGTERM is a reboot request (oneit passes PID 1's
 signals on). SIGUSR1 / SIGUSR2: halt / power off, as a `shutdown` request;
 SIGPWR halts, and systemd's SIGRTMIN+3 / +4 / +5 halt / power off / reboot. SIGHUP:
-re-create the control socket and the pid dir (after a mount over /run).
+re-create the control socket and the pid dir (after a mount over /run;
+svinit also does it by itself when a scripted command or an inittab once entry
+has hidden them); it does not re-read the inittab. SIGQUIT (busybox's restart):
+with a restart entry in the inittab, stop every service, run the shutdown
+entries, then exec that entry in svinit's place; without one it is ignored
+(logged); from a container-mode oneit, a stop as SIGTERM without oneit.
 
 Shutdown (`ctl shutdown`, `halt`, `poweroff`, `reboot`): stop every service in
 reverse dependency order, run the inittab's shutdown entries, then ask the

@@ -80,6 +80,36 @@ def test_realistic_inittab_order_and_dependencies(tmp_path):
         assert n not in waits["inittab"]
 
 
+def test_order_is_busybox_whatever_the_place_in_the_file(tmp_path):
+    # busybox: every sysinit, then every wait (each waited for), then once, then respawn.
+    descs, errors = conv(tmp_path, "::once:/bin/o\n::wait:/bin/w1\n::respawn:/bin/r\n"
+                                   "::sysinit:/bin/s1\n::wait:/bin/w2\n::sysinit:/bin/s2\n"
+                                   "::shutdown:/bin/d\n")
+    assert errors == []
+    waits = {n: d.waits_for for n, d in descs.items()}
+    assert waits["inittab.4.sysinit"] == []
+    assert waits["inittab.6.sysinit"] == ["inittab.4.sysinit"]
+    assert waits["inittab.2.wait"] == ["inittab.6.sysinit"]
+    assert waits["inittab.5.wait"] == ["inittab.2.wait"]
+    assert waits["inittab.1.once"] == ["inittab.5.wait"]
+    assert waits["inittab.3.respawn"] == ["inittab.5.wait"]
+    assert descs["inittab.3.respawn"].after == ["inittab.1.once"]
+    assert waits["inittab.7.shutdown"] == []
+
+
+def test_without_sysinit_or_wait_entries_nothing_waits(tmp_path):
+    descs, _ = conv(tmp_path, "::respawn:/bin/r\n::once:/bin/o\n")
+    assert descs["inittab.1.respawn"].waits_for == [] and descs["inittab.2.once"].waits_for == []
+    assert descs["inittab.1.respawn"].after == ["inittab.2.once"]
+
+
+def test_every_entry_is_killed_one_second_after_sigterm_as_busybox_does(tmp_path):
+    descs, _ = conv(tmp_path, REALISTIC)
+    for name, d in descs.items():
+        if name != "inittab":
+            assert (d.term_signal, d.stop_timeout) == (15, 1.0), name
+
+
 def test_realistic_inittab_service_settings(tmp_path):
     descs, _ = conv(tmp_path, REALISTIC)
 
@@ -142,18 +172,23 @@ def test_a_service_file_wins_over_an_inittab_service_of_the_same_name(tmp_path):
         "%s:1: ignored: service inittab.1.once is defined by %s" % (tmp_path / "inittab", sd / "inittab.1.once")]
 
 
-@pytest.mark.parametrize("line", [
-    "::sysinit",
-    "tty1:respawn:/sbin/getty",
-    "::boot:/etc/rc",
-    "::respawn:",
-    "::respawn:   ",
-    "::Respawn:/bin/sh",
-    "just words",
+FEWER = "fewer than four fields (id:runlevels:action:process)"
+
+
+@pytest.mark.parametrize("line, why", [
+    ("::sysinit", FEWER),
+    ("tty1:respawn:/sbin/getty", FEWER),
+    ("just words", FEWER),
+    ("::boot:/etc/rc", "unknown action 'boot' (sysvinit's; busybox init has no such action)"),
+    ("::Respawn:/bin/sh", "unknown action 'Respawn'"),
+    ("::frob:/bin/sh", "unknown action 'frob'"),
+    ("::respawn:", "empty process"),
+    ("::respawn:   ", "empty process"),
+    ("::respawn:-", "empty process"),
 ])
-def test_bad_entries_are_reported_and_skipped(tmp_path, line):
+def test_bad_entries_are_reported_with_the_reason_and_skipped(tmp_path, line, why):
     descs, errors = conv(tmp_path, "::once:/bin/a\n" + line + "\n::once:/bin/b\n")
-    assert errors == ["inittab:2: bad inittab entry"]
+    assert errors == ["inittab:2: bad inittab entry: " + why]
     assert sorted(descs) == ["inittab", "inittab.1.once", "inittab.3.once"]
 
 

@@ -1001,3 +1001,149 @@ def test_out_of_file_descriptors_pauses_accepting_and_says_so_once(svinit):
     assert sv.wait_for(lambda: sv.call("status", name="boot")["ok"], what="an answer")
     assert "control socket %s: accept: Too many open files (connections wait; trying again " \
            "every 0.5s)" % sv.sock in sv.stderr()
+
+
+# -- an inittab run by svinit ---------------------------------------------------
+
+def started_order(sv, names):
+    """The names in the order their `NAME: started` lines are in svinit's log."""
+    err = sv.stderr()
+    return sorted(names, key=lambda n: err.index("svinit: %s: started" % n))
+
+
+def test_inittab_runs_sysinit_then_wait_then_once_and_respawn_whatever_the_file_order(svinit):
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::once:/bin/sh -c 'echo once >> @ROOT@/events'
+::wait:/bin/sh -c 'echo wait >> @ROOT@/events'
+::respawn:/bin/sh -c 'echo respawn >> @ROOT@/events; exec sleep 1000'
+::sysinit:/bin/sh -c 'sleep 1; echo sysinit >> @ROOT@/events'
+::sysinit:/bin/sh -c 'echo sysinit2 >> @ROOT@/events'
+"""})
+    sv.wait_state("inittab", "started")
+    sv.wait_for(lambda: len(sv.read("events").split()) == 5, what="every entry")
+    ran = sv.read("events").split()
+    assert ran[:3] == ["sysinit", "sysinit2", "wait"]
+    assert sorted(ran[3:]) == ["once", "respawn"]
+    assert started_order(sv, ["inittab.1.once", "inittab.2.wait", "inittab.3.respawn",
+                              "inittab.4.sysinit", "inittab.5.sysinit"]) == [
+        "inittab.4.sysinit", "inittab.5.sysinit", "inittab.2.wait", "inittab.1.once",
+        "inittab.3.respawn"]
+
+
+def test_inittab_entries_get_sigkill_one_second_after_sigterm(svinit):
+    # A console shell ignores SIGTERM: busybox kills it a second later, and so does svinit.
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::respawn:/bin/sh -c 'trap "" TERM; echo $$ > @ROOT@/shellpid; exec sleep 1000'
+"""})
+    sv.wait_state("inittab", "started")
+    pid = int(sv.wait_for(lambda: sv.read("shellpid").strip(), what="the respawn entry"))
+    assert sv.shutdown() == 0
+    assert not pid_alive(pid)
+    err = sv.stderr()
+    assert "svinit: inittab.1.respawn: stop timed out after 1s; sending SIGKILL\n" in err
+
+
+def test_bad_inittab_lines_are_logged_with_the_reason(svinit):
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::frob:/bin/true
+::once
+::respawn:
+::once:/bin/true
+"""})
+    sv.wait_state("inittab", "started")
+    err = sv.stderr()
+    path = sv.path("inittab")
+    assert "svinit: %s:1: bad inittab entry: unknown action 'frob'\n" % path in err
+    assert "svinit: %s:2: bad inittab entry: fewer than four fields (id:runlevels:action:process)\n" \
+        % path in err
+    assert "svinit: %s:3: bad inittab entry: empty process\n" % path in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tmpfs in a mount namespace of its own: needs root")
+def test_a_sysinit_mount_over_the_socket_and_pid_dir_is_noticed(svinit, testcmd):
+    # A typical inittab mounts a tmpfs on /run, which holds svinit's socket and pid dir.
+    # Here svinit runs in a mount namespace of its own and the entry mounts over the
+    # test's directory (ROOT, holding -s ROOT/sock and -p ROOT/pid), never over a real
+    # /run. The test reaches that namespace's view through /proc/PID/root.
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], wrapper=["unshare", "--mount"], files={"inittab": """\
+::sysinit:/bin/mount -t tmpfs tmpfs @ROOT@
+::wait:/bin/true
+"""})
+    root = sv.root
+    sv.sock = "/proc/%d/root%s" % (sv.proc.pid, sv.sock)
+    sv.wait_for(lambda: "svinit: inittab.1.sysinit: started" in sv.stderr(), what="the mount")
+    assert "svinit: inittab.1.sysinit: control socket and pid dir hidden (a mount over it?): " \
+           "made again\n" in sv.stderr()
+    r = testcmd(["ctl", "-s", sv.sock, "is-started", "inittab"])
+    assert (r.code, r.out) == (0, "started\n")
+    inside = "/proc/%d/root%s/pid/services" % (sv.proc.pid, root)
+    assert {"inittab", "inittab.1.sysinit", "inittab.2.wait"} <= set(os.listdir(inside))
+    assert sv.shutdown() == 0
+
+
+def test_a_pid_dir_replaced_by_a_one_shot_command_is_made_again(svinit):
+    # The same as a mount over it: the path names another directory now.
+    sv = svinit({"boot": "type = internal\ndepends-on: swap\n",
+                 "swap": scripted("mv @ROOT@/pid @ROOT@/pid.old; mkdir @ROOT@/pid")})
+    sv.wait_state("boot", "started")
+    assert "svinit: swap: pid dir hidden (a mount over it?): made again\n" in sv.stderr()
+    assert sorted(os.listdir(sv.path("pid/services"))) == ["boot", "swap"]
+    assert "control socket" not in sv.stderr()
+
+
+def test_sigquit_without_a_restart_entry_is_logged_and_ignored(svinit):
+    # busybox's "restart init" signal: its default action would kill svinit (core dump).
+    sv = svinit({"boot": SLEEP})
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"], what="boot")
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    sv.wait_for(lambda: "SIGQUIT" in sv.stderr(), what="the log line")
+    assert "svinit: SIGQUIT (busybox's restart init): ignored: the inittab has no restart entry\n" \
+        in sv.stderr()
+    assert sv.proc.poll() is None
+    assert sv.status("boot")["pid"] == pid
+    assert sv.shutdown() == 0
+
+
+def test_sigquit_with_a_restart_entry_stops_all_then_execs_it(svinit, bindir):
+    # The usual restart entry execs the init again: here, svinit with the same arguments,
+    # in the same process (under oneit: still its child), which boots anew.
+    restart = "%s/svinit -d @ROOT@/svc -p @ROOT@/pid -s @ROOT@/sock --no-kmsg --inittab @ROOT@/inittab" % bindir
+    sv = svinit({}, args=["--inittab", "@ROOT@/inittab"], files={"inittab": """\
+::sysinit:/bin/sh -c 'echo sysinit >> @ROOT@/events'
+::respawn:/bin/sh -c 'echo $$ > @ROOT@/shellpid; exec sleep 1000'
+::shutdown:/bin/sh -c 'echo shutdown >> @ROOT@/events'
+::restart:%s
+""" % restart})
+    sv.wait_state("inittab", "started")
+    first = int(sv.wait_for(lambda: sv.read("shellpid").strip(), what="the respawn entry"))
+    sv.pids.add(first)      # cleaned up even if svinit dies
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    sv.wait_for(lambda: sv.read("events").split() == ["sysinit", "shutdown", "sysinit"],
+                what="the second boot")
+    sv.wait_state("inittab", "started")
+    assert not pid_alive(first)
+    assert sv.call("info")["svinit"]["pid"] == sv.proc.pid
+    second = int(sv.wait_for(lambda: sv.read("shellpid").strip() != str(first) and sv.read("shellpid").strip(),
+                             what="the new respawn entry"))
+    sv.pids.add(second)
+    assert pid_alive(second)
+    err = sv.stderr()
+    quit_line = "svinit: SIGQUIT: restart: stopping all services, then exec %s (%s:4)\n" \
+        % (restart.replace("@ROOT@", sv.root), sv.path("inittab"))
+    assert quit_line in err
+    assert err.index(quit_line) < err.index("running the inittab's shutdown entries") \
+        < err.index("all services stopped") < err.rindex("inittab.1.sysinit: started")
+    assert "restarted:" not in err      # a clean stop: the new svinit begins afresh
+    assert sv.shutdown() == 0
+    assert not pid_alive(second)
+
+
+def test_sigquit_from_a_container_oneit_stops_all_and_ends(svinit, bindir):
+    # A container's oneit forwards SIGQUIT as a stop (docker stop with STOPSIGNAL QUIT)
+    # and relaunches nothing after it: svinit stops its services and exits 0.
+    sv = svinit({"boot": SLEEP}, wrapper=[os.path.join(bindir, "oneit")])
+    pid = sv.wait_for(lambda: sv.status("boot")["pid"], what="boot")
+    os.kill(sv.proc.pid, signal.SIGQUIT)
+    assert sv.proc.wait(20) == 0
+    assert not pid_alive(pid)
+    assert "svinit: exit: stopping all services\n" in sv.stderr()

@@ -152,6 +152,17 @@ class ControlServer:
         self._ident = None
         self._open()
 
+    def hidden(self):
+        """True when the path no longer names the socket made here: a file system mounted
+        over its directory hides it (or someone removed or replaced it)."""
+        if self._ident is None:
+            return False
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self._ident
+
     def close(self):
         """Stop listening, remove the socket file if it is still ours, drop every client."""
         self._close_listener()

@@ -709,7 +709,7 @@ class ServiceSet:
     """Every loaded service, the two queues, the console queue.
 
     host provides: log(msg), console_taken(svc, hold), console_free(),
-    rootfs_rw(svc), chain(svc, name), and what procsvc.py needs."""
+    rootfs_rw(svc), check_hidden(svc), chain(svc, name), and what procsvc.py needs."""
 
     def __init__(self, host):
         self.host = host

@@ -4,14 +4,16 @@ Format (busybox init): `id:runlevels:action:process`, `#` starts a comment anywh
 id is the tty (`/dev/` + id; empty = svinit's own console), runlevels are ignored, action is
 one of sysinit wait once respawn askfirst ctrlaltdel shutdown restart. A line with fewer than
 four fields, an unknown action or an empty process is reported as `PATH:LINE: bad inittab
-entry` and skipped, as busybox does.
+entry: WHY` and skipped, as busybox does.
 
 Each entry becomes a Description named `inittab.LINE.ACTION` (plus `.TTY` when the id names
 one, e.g. `inittab.12.askfirst.tty2`), and an internal service `inittab` waits for every
-boot-time entry. Order, as busybox: sysinit entries one after another in file order, then
-wait entries one after another, then once, respawn and askfirst together. Each boot-time
-entry waits for (waits-for, not depends-on: busybox goes on when a script fails) the previous
-sysinit/wait entry; respawn and askfirst are also ordered after the once entries.
+boot-time entry. Order, as busybox, wherever the lines are in the file: every sysinit entry
+one after another (in file order), then every wait entry one after another, then once,
+respawn and askfirst together. Each sysinit/wait entry waits for (waits-for, not depends-on:
+busybox goes on when a script fails) the one before it in that order; once, respawn and
+askfirst entries wait for the last of them, and respawn and askfirst are also ordered after
+the once entries. Every entry is stopped as busybox stops it: SIGTERM, SIGKILL 1 s later.
 shutdown, ctrlaltdel and restart entries are not part of boot: they carry inittab_action and
 run in file order (ordered() lists them; each also waits-for the previous one of its action).
 """
@@ -23,7 +25,14 @@ from toybox.svcfile import Description, LoadError, read_file
 ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst", "ctrlaltdel", "shutdown", "restart")
 BOOT_ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst")
 SEQUENTIAL = ("sysinit", "wait")
+# Common in inittabs written for sysvinit: named when they are rejected.
+SYSVINIT_ACTIONS = ("boot", "bootwait", "off", "ondemand", "initdefault", "powerwait", "powerfail",
+                    "powerokwait", "powerfailnow", "kbrequest")
 NAME = "inittab"
+
+# busybox init stops everything with SIGTERM, then SIGKILL one second later: a console shell,
+# which ignores SIGTERM, holds a shutdown up for that second, not for svinit's default 10 s.
+STOP_TIMEOUT = 1.0
 
 # busybox runs `process` through the shell when it contains any of these.
 SHELL_CHARS = frozenset("~`!$^&*()=|\\{}[];\"'<>?")
@@ -81,12 +90,18 @@ def parse(text, path):
         if not line.strip():
             continue
         fields = line.split(":", 3)
+        ident, _runlevels, action, process = (f.strip() for f in fields + [""] * (4 - len(fields)))
+        why = None
         if len(fields) < 4:
-            errors.append(LoadError(path, num, "bad inittab entry"))
-            continue
-        ident, _runlevels, action, process = (f.strip() for f in fields)
-        if action not in ACTIONS or not process:
-            errors.append(LoadError(path, num, "bad inittab entry"))
+            why = "fewer than four fields (id:runlevels:action:process)"
+        elif action not in ACTIONS:
+            why = "unknown action %r" % action
+            if action in SYSVINIT_ACTIONS:
+                why += " (sysvinit's; busybox init has no such action)"
+        elif argv_of(process)[0] is None:
+            why = "empty process"
+        if why is not None:
+            errors.append(LoadError(path, num, "bad inittab entry: " + why))
             continue
         if ident.startswith("/dev/"):
             ident = ident[len("/dev/"):]
@@ -102,15 +117,10 @@ def convert_text(text, path, environ=None):
     env = dict(ENV)
     env["TERM"] = environ.get("TERM") or "linux"
     descs = {}
-    prev_seq = None             # the last sysinit/wait entry: what the next boot entry waits for
     prev_of = {}                # action -> the previous entry of that action (shutdown chains)
-    once = []
     boot = []
     for num, tty, action, process in entries:
         argv, exec_path = argv_of(process)
-        if argv is None:
-            errors.append(LoadError(path, num, "bad inittab entry"))
-            continue
         d = Description(_service_name(num, action, tty), path)
         d.working_dir = "/"
         d.env = dict(env)
@@ -118,10 +128,13 @@ def convert_text(text, path, environ=None):
         d.exec_path = exec_path
         d.tty = tty
         d.inittab_line = num
+        d.inittab_action = action
+        d.stop_timeout = STOP_TIMEOUT
         d.lines[("command", None)] = num
         d.lines[("type", None)] = num
         if tty is None:
             d.options.add("shares-console")
+        descs[d.name] = d
         if action in SEQUENTIAL:
             d.type = "scripted"
             d.restart = "no"
@@ -138,24 +151,25 @@ def convert_text(text, path, environ=None):
             d.type = "scripted"
             d.restart = "no"
             d.start_timeout = 0.0
-            d.inittab_action = action
             prev = prev_of.get(action)
             if prev is not None:
                 _add(d, "waits_for", prev, num)
             prev_of[action] = d.name
-            descs[d.name] = d
             continue
-        d.inittab_action = action
-        if prev_seq is not None:
-            _add(d, "waits_for", prev_seq, num)
-        if action in SEQUENTIAL:
-            prev_seq = d.name
-        elif action == "once":
-            once.append(d)
-        descs[d.name] = d
         boot.append(d)
+    # busybox runs every sysinit entry, then every wait entry, one after another, wherever
+    # they are in the file (a sysinit line below the gettys still runs first); then it
+    # starts the once entries, then the respawn and askfirst ones.
+    chain = [d for action in SEQUENTIAL for d in boot if d.inittab_action == action]
+    for prev, d in zip(chain, chain[1:]):
+        _add(d, "waits_for", prev.name, d.inittab_line)
+    once = [d for d in boot if d.inittab_action == "once"]
     for d in boot:
-        if d.inittab_action in ("respawn", "askfirst"):
+        if d.inittab_action in SEQUENTIAL:
+            continue
+        if chain:
+            _add(d, "waits_for", chain[-1].name, d.inittab_line)
+        if d.inittab_action != "once":
             for o in once:
                 _add(d, "after", o.name, d.inittab_line)
     top = Description(NAME, path)

@@ -11,8 +11,8 @@ keys they don't know; a change of meaning bumps the version.
 svinit's file: pid, starttime (field 22 of /proc/PID/stat, to tell it from a reused
 PID), boot_id (/proc/sys/kernel/random/boot_id: state of an earlier boot is never
 trusted), socket, services_dir, since (time.time() it started), shutdown (halt,
-poweroff, reboot or exit, once a shutdown was asked for: a restarted svinit goes on
-with it), requested (the services it was asked to start, space-separated: written once
+poweroff, reboot, exit or restart (SIGQUIT), once a shutdown was asked for: a restarted
+svinit goes on with it), requested (the services it was asked to start, space-separated: written once
 their files are, before anything is launched), started (1 once the launches of its first
 pass are recorded: from then on the services' files alone say what runs, and a service
 without one is at rest).
@@ -161,6 +161,7 @@ class PidDir:
         self.services = os.path.join(path, SERVICES)
         self.warn = warn
         self.broken = None          # the error last warned about: said once until a write works
+        self.ident = None           # (st_dev, st_ino) of the directory prepare() made ready
 
     def load(self, boot_id):
         """Read back what a svinit of this boot left (a Found). State of an earlier boot is
@@ -235,10 +236,23 @@ class PidDir:
         """Create the directory (after a restart its files are svinit's state: kept)."""
         try:
             os.makedirs(self.services, 0o755, exist_ok=True)
+            st = os.lstat(self.path)
+            self.ident = (st.st_dev, st.st_ino)
             return True
         except OSError as e:
             self._failed(self.path, e)
             return False
+
+    def hidden(self):
+        """True when the path no longer names the directory prepare() made ready: a file
+        system mounted over it, or over a directory above it, hides it."""
+        if self.ident is None:
+            return False
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self.ident
 
     def write_self(self, fields):
         self._write(os.path.join(self.path, SELF), render(fields))

@@ -277,7 +277,7 @@ class ProcessService(Service):
         else:
             self.exec_succeeded()
             if self.pid is None:
-                self.handle_exit_status()
+                self.process_ended()
         self.sset.process_queues()
 
     def exec_failed(self, err):
@@ -349,8 +349,14 @@ class ProcessService(Service):
             self.host.unwatch_fd(self.status_fd)
             self.exec_status_ready()
             return
-        self.handle_exit_status()
+        self.process_ended()
         self.sset.process_queues()
+
+    def process_ended(self):
+        self.handle_exit_status()
+        if self.desc.type == "scripted" or self.desc.inittab_action == "once":
+            # Before the next entry starts: it may need the control socket or the pid dir.
+            self.host.check_hidden(self)
 
     def exited_cleanly(self):
         return self.exited and self.exit_status is not None and os.WIFEXITED(self.exit_status) \

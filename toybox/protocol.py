@@ -52,7 +52,7 @@ INFO is an object:
                                     started (null until then, and in a recovered svinit)
   ready_uptime float | null         the same moment in seconds since the machine booted
                                     (CLOCK_BOOTTIME: the kernel's own start included)
-  shutdown   str | null             "halt" | "poweroff" | "reboot" | "exit" once asked for
+  shutdown   str | null             "halt" | "poweroff" | "reboot" | "exit" | "restart" once asked for
   counts     {state: int}           how many services are in each state
   failed     [[name, reason]]       the services stopped because they failed, by name
   broken     [[name, error]]        service files that could not be loaded (not services: not

@@ -173,16 +173,47 @@ def _fork_exec(launch, path):
     return pid, rfd
 
 
+def _default_signals():
+    _signal.set_wakeup_fd(-1)
+    for sig in CATCHABLE:
+        try:
+            _signal.signal(sig, _signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+
+
+def _execve(path, argv, env):
+    try:
+        os.execve(path, argv, env)
+    except OSError as e:
+        if e.errno != errno.ENOEXEC:
+            raise
+        try:
+            os.execve(SHELL, shell_argv(path, argv), env)
+        except OSError:
+            raise e from None
+
+
+def exec_in_place(argv, exec_path, env):
+    """Replace this process by argv (svinit by an inittab's restart entry), with signals
+    at their defaults and nothing blocked, as a spawned child. Raises SpawnError if that
+    fails; the caller is then on its way out (its signals are at their defaults)."""
+    try:
+        path = find_program(exec_path or argv[0], env)
+        _default_signals()
+        try:
+            _execve(path, argv, env)
+        except OSError as e:
+            raise SpawnError("exec", e.errno, path) from None
+    except (ValueError, OverflowError) as e:
+        raise SpawnError("setup", errno.EINVAL, _bad_value(e)) from None
+
+
 def _child(launch, path, wfd):
     stage, what = "setup", None
     try:
-        _signal.set_wakeup_fd(-1)
-        for sig in CATCHABLE:
-            try:
-                _signal.signal(sig, _signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-        _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
+        _default_signals()
         stage = "setsid"
         os.setsid()
         # Move every source above the targets first, so no dup2 clobbers a later source.
@@ -223,15 +254,7 @@ def _child(launch, path, wfd):
             stage, what = "setuid", uid
             os.setuid(uid)
         stage, what = "exec", path
-        try:
-            os.execve(path, launch.argv, launch.env)
-        except OSError as e:
-            if e.errno != errno.ENOEXEC:
-                raise
-            try:
-                os.execve(SHELL, shell_argv(path, launch.argv), launch.env)
-            except OSError:
-                raise e from None
+        _execve(path, launch.argv, launch.env)
     except (OSError, ValueError, OverflowError) as e:
         err = e.errno or 0 if isinstance(e, OSError) else errno.EINVAL
         if not isinstance(e, OSError):

@@ -53,7 +53,7 @@ LOG_BUFFER_MAX = 1024 * 1024
 # systemd's SIGRTMIN+3/4/5 (a container image's STOPSIGNAL, which oneit passes on).
 OTHER_SHUTDOWN_SIGNALS = {_signal.SIGPWR: "halt", _signal.SIGRTMIN + 3: "halt",
                           _signal.SIGRTMIN + 4: "poweroff", _signal.SIGRTMIN + 5: "reboot"}
-HANDLED = (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP,
+HANDLED = (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
            _signal.SIGUSR1, _signal.SIGUSR2) + tuple(OTHER_SHUTDOWN_SIGNALS)
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
@@ -272,6 +272,7 @@ class Daemon:
         self.heartbeat_period = None
         self.idle_warned = False
         self.shutdown_entries = []
+        self.restart_entry = None   # the inittab's restart entry, to exec once all is stopped
 
     # -- the host interface of engine.py / procsvc.py --------------------------
 
@@ -625,6 +626,16 @@ class Daemon:
         self.log("%s: starts-rwfs: control socket and pid dir made again" % svc.name)
         self.reopen()
 
+    def check_hidden(self, svc):
+        """After a one-shot command: what starts-rwfs does, when the command mounted a file
+        system over svinit's socket or pid dir (an inittab's `mount -t tmpfs tmpfs /run`
+        can't say starts-rwfs). Two lstat calls."""
+        hidden = [what for what, holder in (("control socket", self.server), ("pid dir", self.piddir))
+                  if holder is not None and holder.hidden()]
+        if hidden:
+            self.log("%s: %s hidden (a mount over it?): made again" % (svc.name, " and ".join(hidden)))
+            self.reopen()
+
     def chain(self, svc, name):
         target = self.find(name)
         if target is None:
@@ -854,6 +865,11 @@ class Daemon:
         self.shutdown_phase = 4
         self.log("all services stopped")
         self.exit_code = 0
+        if how == "restart":
+            from toybox import inittab
+            entries = inittab.ordered(self.inittab_descs, "restart")
+            self.restart_entry = entries[0] if entries else None
+            return
         if how not in SHUTDOWN_SIGNALS or self.oneit_pid is None:
             return
         if self.oneit_container:
@@ -912,8 +928,49 @@ class Daemon:
                 self.request_shutdown("poweroff")
             elif sig == _signal.SIGHUP:
                 self.reopen()
+            elif sig == _signal.SIGQUIT:
+                self.restart_init()
             elif sig in OTHER_SHUTDOWN_SIGNALS:
                 self.request_shutdown(OTHER_SHUTDOWN_SIGNALS[sig])
+
+    def restart_init(self):
+        """SIGQUIT, busybox init's "restart init". A container's oneit forwards it as a stop
+        (it relaunches nothing after one): stop all and exit. Else, with a restart entry in
+        the inittab: stop all as a shutdown does, its shutdown entries too, then exec that
+        entry in svinit's place (finish). Without one: nothing, and the log says so."""
+        if self.oneit_container:
+            self.request_shutdown("exit")
+            return
+        if self.sset.shutting_down:
+            self.log("SIGQUIT: ignored: a shutdown is under way")
+            return
+        from toybox import inittab
+        entries = inittab.ordered(self.inittab_descs, "restart")
+        if not entries:
+            self.log("SIGQUIT (busybox's restart init): ignored: the inittab has no restart entry")
+            return
+        d = entries[0]
+        self.log("SIGQUIT: restart: stopping all services, then exec %s (%s:%d)"
+                 % (" ".join(d.command), d.file, d.inittab_line))
+        self.request_shutdown("restart")
+
+    def exec_restart(self):
+        """Become the inittab's restart entry. The PID stays oneit's child, and keeps
+        oneit's report and heartbeat fds and variables: a svinit exec'd there goes on
+        as oneit's. On failure: exit 1 (oneit relaunches svinit)."""
+        from toybox.spawn import SpawnError, exec_in_place
+        d = self.restart_entry
+        env = dict(self.environ)
+        env.update(d.env)
+        for fd in (oneitwire.REPORT_FD if self.report_fmt is not None else None, self.heartbeat_fd):
+            if fd is not None:
+                os.set_inheritable(fd, True)
+        try:
+            exec_in_place(d.command, d.exec_path, env)
+        except SpawnError as e:
+            self.log("restart: %s" % e)
+            self.logger.drain()
+        return 1
 
     def ctrlaltdel(self):
         from toybox import inittab
@@ -1161,12 +1218,15 @@ class Daemon:
 
     def run(self):
         try:
-            return self._run()
+            code = self._run()
         finally:
             # What is left in the log goes out on every way out: after the loop and its
             # cleanup, and when svinit gives up at start-up (another svinit, say) before the
             # loop ever flushed it, ahead of the error that ends it.
             self.logger.drain()
+        if self.restart_entry is not None:
+            return self.exec_restart()
+        return code
 
     def _run(self):
         self.since = time.time()

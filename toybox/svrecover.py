@@ -222,6 +222,6 @@ def recover(daemon, found):
     daemon.log("restarted: %d processes re-adopted, %d exited while svinit was away"
              % (len(adopted), len(exited)))
     how = (found.me or {}).get("shutdown")
-    if how in HOWS or how == "exit":
+    if how in HOWS or how in ("exit", "restart"):
         daemon.log("the svinit before was shutting down (%s): going on with it" % how)
         daemon.request_shutdown(how)
