@@ -18,12 +18,9 @@ shutdown, ctrlaltdel and restart entries are not part of boot: they carry initta
 run in file order (ordered() lists them; each also waits-for the previous one of its action).
 """
 from toybox import lib
-from toybox import sysos as os     # posix, and os's helpers without its import
-
 from toybox.svcfile import Description, LoadError, read_file
 
 ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst", "ctrlaltdel", "shutdown", "restart")
-BOOT_ACTIONS = ("sysinit", "wait", "once", "respawn", "askfirst")
 SEQUENTIAL = ("sysinit", "wait")
 # Common in inittabs written for sysvinit: named when they are rejected.
 SYSVINIT_ACTIONS = ("boot", "bootwait", "off", "ondemand", "initdefault", "powerwait", "powerfail",
