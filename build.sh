@@ -2,7 +2,8 @@
 # usage: ./build.sh [run|image|test|bench] [ARG...]
 #
 #   run    (default) build the demo image and boot it under QEMU, serial console
-#          on this terminal; quit with `poweroff` at its prompt, or Ctrl-A X.
+#          on this terminal; quit with `poweroff` at its prompt, or Ctrl-A X
+#          (`reboot` ends QEMU too: it runs with -no-reboot).
 #          ARGs are added to the kernel command line (e.g. `single`,
 #          `SVINIT_SERVICES=boot,sshd`).
 #   image  build the image only; its path is the last line printed.
@@ -154,7 +155,15 @@ cmd_image() {
     echo "$IMAGE"
 }
 
+usage() {
+    sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+}
+
 cmd_run() {
+    case "${1:-}" in
+        -h|--help) usage; return ;;
+        -*) die "run: '$1' is not a kernel command-line word (see \"./build.sh --help\")" ;;
+    esac
     build_needs
     need_packages qemu-system-x86
     local k a
@@ -201,6 +210,6 @@ case $cmd in
     bench) cmd_bench "$@" ;;
     kernel) kernel ;;
     accel) accel_args ;;
-    -h|--help|help) sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+    -h|--help|help) usage ;;
     *) die "unknown command '$cmd' (see \"./build.sh --help\")" ;;
 esac

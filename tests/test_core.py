@@ -132,7 +132,11 @@ def test_install_hard_links(tmp_path, bindir):
 def test_install_needs_a_directory(bindir, tmp_path):
     r = subprocess.run([os.path.join(bindir, "toybox"), "--install", str(tmp_path / "nope")],
                        capture_output=True, text=True, timeout=30)
-    assert r.returncode == 1 and "not a directory" in r.stderr
+    assert (r.returncode, r.stderr) == (1, "toybox: --install: %s/nope: no such directory\n" % tmp_path)
+    (tmp_path / "file").write_text("")
+    r = subprocess.run([os.path.join(bindir, "toybox"), "--install", str(tmp_path / "file")],
+                       capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stderr) == (1, "toybox: --install: %s/file: not a directory\n" % tmp_path)
 
 
 HEAVY = ("os", "posixpath", "stat", "ctypes", "resource")

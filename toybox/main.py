@@ -224,7 +224,8 @@ def install(argv):
         raise lib.Fail("--install: can't tell which program to link to: run it as the `toybox` "
                        "launcher, not as `python -m toybox`")
     if not os.path.isdir(directory):
-        raise lib.Fail("--install: %s: not a directory" % directory)
+        raise lib.Fail("--install: %s: %s" % (directory, "not a directory" if os.path.exists(directory)
+                                              else "no such directory"))
     failed = 0
     st_target = os.stat(target)
     for name in list_names():

@@ -203,6 +203,8 @@ class Grammar:
                 "at least %d" % self.min_args if self.max_args != self.min_args else self.min_args,
                 "" if self.min_args == 1 else "s"))
         if self.max_args is not None and len(args) > self.max_args:
+            if self.max_args == 0:
+                raise UsageError("takes no arguments, not '%s'" % args[0])
             raise UsageError("too many arguments (at most %d)" % self.max_args)
         aliases = {}
         for key, spec in self.specs.items():

@@ -343,7 +343,8 @@ def reboot_now(how):
         return reboot(how)
     cmd = REBOOT_CMDS[how]
     if not pid1_is_ours():
-        raise Refused(1, "reboot(%s) refused: PID 1 is not this suite's oneit" % how)
+        raise Refused(1, "-f (%s now, without svinit) refused: PID 1 is not this suite's oneit"
+                      % how)
     trace("reboot", how)
     _check(libc().reboot(cmd))
 
