@@ -429,20 +429,14 @@ def info_text(info, tty):
     parts = ["%d %s" % (counts[st], st) for st in ("started", "starting", "stopping", "stopped")
              if counts.get(st)]
     rows.append(("Services", "%d%s" % (total, " (%s)" % ", ".join(parts) if parts else "")))
-    failed = info.get("failed") or []
-    if failed:
-        shown = ["%s (%s)" % (name, reason) for name, reason in failed[:FAILED_SHOWN]]
-        if len(failed) > FAILED_SHOWN:
-            shown.append("and %d more (ctl list)" % (len(failed) - FAILED_SHOWN))
-        text = ", ".join(shown)
-        rows.append(("Failed", RED + text + RESET if tty else text))
-    broken = info.get("broken") or []
-    if broken:
-        shown = ["%s (%s)" % (name, why) for name, why in broken[:FAILED_SHOWN]]
-        if len(broken) > FAILED_SHOWN:
-            shown.append("and %d more (svinit's log)" % (len(broken) - FAILED_SHOWN))
-        text = ", ".join(shown)
-        rows.append(("Broken", RED + text + RESET if tty else text))
+    for key, label, elsewhere in (("failed", "Failed", "ctl list"), ("broken", "Broken", "svinit's log")):
+        pairs = info.get(key) or []
+        if pairs:
+            shown = ["%s (%s)" % (name, why) for name, why in pairs[:FAILED_SHOWN]]
+            if len(pairs) > FAILED_SHOWN:
+                shown.append("and %d more (%s)" % (len(pairs) - FAILED_SHOWN, elsewhere))
+            text = ", ".join(shown)
+            rows.append((label, RED + text + RESET if tty else text))
     if info.get("recovered"):
         before = " (pid %s)" % info["before"] if info.get("before") else ""
         rows.append(("Recovered", "the svinit before%s died; this one took its services back"

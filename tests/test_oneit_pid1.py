@@ -202,13 +202,19 @@ def test_a_shutdown_signal_goes_through_svinit_first(pid1, bindir, tmp_path):
     assert log[-1] == "reboot poweroff"
 
 
+def boot_only(tmp_path):
+    """A services dir whose boot is an internal service: svinit with nothing to run."""
+    svc = tmp_path / "svc"
+    svc.mkdir()
+    (svc / "boot").write_text("type = internal\n")
+    return svc
+
+
 def test_oneit_is_asked_even_after_a_shutdown_entry_unmounted_proc(pid1, bindir, tmp_path):
     # busybox's usual `::shutdown:umount -a -r`: /proc is gone by the time svinit asks
     # oneit to power off; what it learnt of PID 1 while /proc was there stands. (Here a
     # tmpfs hides it: unmounted, the host's /proc would show under it.)
-    svc = tmp_path / "svc"
-    svc.mkdir()
-    (svc / "boot").write_text("type = internal\n")
+    svc = boot_only(tmp_path)
     inittab = tmp_path / "inittab"
     inittab.write_text("::shutdown:/bin/mount -t tmpfs none /proc\n")
     o = pid1("-r", "-3", "-S", "-c", "/dev/null", os.path.join(bindir, "svinit"), "-d", svc,
@@ -225,9 +231,7 @@ def test_oneit_is_asked_even_after_a_shutdown_entry_unmounted_proc(pid1, bindir,
 def test_a_svinit_orphaned_to_oneit_does_not_take_it_for_its_own(pid1, bindir, tmp_path, inherit):
     # A svinit a shell started and left (its parent is PID 1 now) is not oneit's child:
     # SIGTERM stops its services and it exits, without asking PID 1 to reboot.
-    svc = tmp_path / "svc"
-    svc.mkdir()
-    (svc / "boot").write_text("type = internal\n")
+    svc = boot_only(tmp_path)
     env = "" if inherit else "env -u ONEIT_PID -u ONEIT_CONTAINER "
     o = pid1("-C", "/bin/sh", "-c",
              "(%s%s -d %s -p %s -s %s --no-kmsg 2>%s/svinit.err &); exec sleep 1000"
@@ -246,9 +250,7 @@ def test_a_svinit_orphaned_to_oneit_does_not_take_it_for_its_own(pid1, bindir, t
 def test_svinits_own_shutdown_signal_is_acted_on_at_once(pid1, bindir, tmp_path):
     # `ctl poweroff`: svinit stops the services, says so on the heartbeat pipe and signals
     # oneit, which must not go and ask it to stop them first (it has).
-    svc = tmp_path / "svc"
-    svc.mkdir()
-    (svc / "boot").write_text("type = internal\n")
+    svc = boot_only(tmp_path)
     console = tmp_path / "console"
     console.write_text("")
     o = pid1("-r", "-3", "-S", "-w", "30", "-c", console, os.path.join(bindir, "svinit"),

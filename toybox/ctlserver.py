@@ -26,7 +26,7 @@ import time
 
 import _socket
 
-from toybox import lib, protocol
+from toybox import fs, lib, protocol
 from toybox.poller import EVENT_READ, EVENT_WRITE
 
 MAX_CLIENTS = 256       # connections beyond this get a "busy" reply and are closed
@@ -155,13 +155,7 @@ class ControlServer:
     def hidden(self):
         """True when the path no longer names the socket made here: a file system mounted
         over its directory hides it (or someone removed or replaced it)."""
-        if self._ident is None:
-            return False
-        try:
-            st = os.lstat(self.path)
-        except OSError:
-            return True
-        return (st.st_dev, st.st_ino) != self._ident
+        return fs.replaced(self.path, self._ident)
 
     def close(self):
         """Stop listening, remove the socket file if it is still ours, drop every client."""

@@ -43,6 +43,19 @@ def is_mount_point(path):
     return st.st_dev != parent.st_dev or st.st_ino == parent.st_ino
 
 
+def replaced(path, ident):
+    """Whether path no longer names the file whose (st_dev, st_ino) is ident (a file system
+    mounted over its directory hides it, or it was removed or replaced); False without an
+    ident to compare."""
+    if ident is None:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return True
+    return (st.st_dev, st.st_ino) != ident
+
+
 def unlink_quiet(path):
     try:
         os.unlink(path)

@@ -87,30 +87,18 @@ def _execvpe(name, argv, env):
     under emulation): the first PATH entry that execs; ENOENT and ENOTDIR go on to the
     next, the first other error is the one raised. As the C library's, and tini's, an
     executable file the kernel can't run (a script without #!) is run by /bin/sh."""
+    from toybox.spawn import execve_or_sh     # in the child, on its way to exec
     if "/" in name:
-        _execve_or_sh(name, argv, env)
+        execve_or_sh(name, argv, env)
     first = None
     for d in (env.get("PATH") or DEFAULT_PATH).split(":"):
         try:
-            _execve_or_sh((d or ".") + "/" + name, argv, env)
+            execve_or_sh((d or ".") + "/" + name, argv, env)
         except OSError as e:
             if e.errno not in (errno.ENOENT, errno.ENOTDIR) and first is None:
                 first = e
             last = e
     raise first or last
-
-
-def _execve_or_sh(path, argv, env):
-    try:
-        posix.execve(path, argv, env)
-    except OSError as e:
-        if e.errno != errno.ENOEXEC:
-            raise
-    try:
-        posix.execve("/bin/sh", ["/bin/sh", path] + list(argv[1:]), env)
-    except OSError:
-        pass
-    raise OSError(errno.ENOEXEC, "Exec format error")
 
 
 def service_manager():

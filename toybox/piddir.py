@@ -246,13 +246,7 @@ class PidDir:
     def hidden(self):
         """True when the path no longer names the directory prepare() made ready: a file
         system mounted over it, or over a directory above it, hides it."""
-        if self.ident is None:
-            return False
-        try:
-            st = os.lstat(self.path)
-        except OSError:
-            return True
-        return (st.st_dev, st.st_ino) != self.ident
+        return fs.replaced(self.path, self.ident)
 
     def write_self(self, fields):
         self._write(os.path.join(self.path, SELF), render(fields))

@@ -183,7 +183,9 @@ def _default_signals():
     _signal.pthread_sigmask(_signal.SIG_SETMASK, ())
 
 
-def _execve(path, argv, env):
+def execve_or_sh(path, argv, env):
+    """execve(2); for a file the kernel can't run (ENOEXEC), /bin/sh FILE ARGS, as
+    execvp(3) does. Raises the first error if both fail."""
     try:
         os.execve(path, argv, env)
     except OSError as e:
@@ -203,7 +205,7 @@ def exec_in_place(argv, exec_path, env):
         path = find_program(exec_path or argv[0], env)
         _default_signals()
         try:
-            _execve(path, argv, env)
+            execve_or_sh(path, argv, env)
         except OSError as e:
             raise SpawnError("exec", e.errno, path) from None
     except (ValueError, OverflowError) as e:
@@ -254,7 +256,7 @@ def _child(launch, path, wfd):
             stage, what = "setuid", uid
             os.setuid(uid)
         stage, what = "exec", path
-        _execve(path, launch.argv, launch.env)
+        execve_or_sh(path, launch.argv, launch.env)
     except (OSError, ValueError, OverflowError) as e:
         err = e.errno or 0 if isinstance(e, OSError) else errno.EINVAL
         if not isinstance(e, OSError):
