@@ -1,4 +1,4 @@
-"""usage: mkimage.py [-o OUT] [--python PATH] [--busybox PATH] [--overlay DIR]... [--binary HOST=PATH]... [--sources] [--list]
+"""usage: mkimage.py [-o OUT] [--python PATH] [--busybox PATH] [--overlay DIR]... [--remove PATH]... [--binary HOST=PATH]... [--sources] [--list]
 
 Build the demo initramfs: a newc cpio archive holding the Python interpreter,
 only the standard-library modules the applets import (found by scanning the
@@ -19,6 +19,9 @@ carries no time or name.
   --busybox PATH     busybox to pack (default: busybox on PATH, preferably static)
   --overlay DIR      files laid over the image after everything else (later
                      ones win); repeatable. A test adds a broken service file so.
+  --remove PATH      leave PATH (and all under it) out of the image, after the
+                     overlays: the demo without its `etc/svinit.d/boot`, so
+                     that an /etc/inittab of an overlay is what boots; repeatable
   --binary HOST=PATH a host program packed at PATH in the image, with the shared
                      libraries it needs (e.g. strace); repeatable
   --sources          also pack the standard library's .py sources (tracebacks
@@ -120,6 +123,14 @@ class Image:
         with open(src, "rb") as f:
             data = f.read()
         self.file(path, data, 0o755 if os.stat(src).st_mode & 0o111 else 0o644)
+
+    def remove(self, path):
+        path = path.strip("/")
+        gone = [p for p in self.entries if p == path or p.startswith(path + "/")]
+        if not gone:
+            raise BuildError("--remove %s: not in the image" % path)
+        for p in gone:
+            del self.entries[p]
 
     def symlink(self, path, target):
         self._put(path, Entry(stat.S_IFLNK | 0o777, target.encode()))
@@ -424,7 +435,7 @@ def add_busybox(img, busybox):
             img.symlink(path, "/bin/busybox")
 
 
-def build(python, busybox, overlays, binaries=(), sources=False):
+def build(python, busybox, overlays, binaries=(), sources=False, remove=()):
     img = Image()
     for d, mode in DIRS.items():
         img.dir(d, mode)
@@ -447,6 +458,8 @@ def build(python, busybox, overlays, binaries=(), sources=False):
         if not os.path.isdir(d):
             raise BuildError("--overlay %s: not a directory" % d)
         img.tree(d)
+    for path in remove:
+        img.remove(path)
     return img
 
 
@@ -465,6 +478,7 @@ def parse_args(argv):
     p.add_argument("--python")
     p.add_argument("--busybox")
     p.add_argument("--overlay", action="append", default=[])
+    p.add_argument("--remove", action="append", default=[])
     p.add_argument("--binary", action="append", default=[], type=host_and_path)
     p.add_argument("--sources", action="store_true")
     p.add_argument("--list", action="store_true")
@@ -494,7 +508,8 @@ def main(argv=None):
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", DEFAULT_EPOCH))
     try:
         img = build(python, args.busybox or find_busybox(),
-                    [os.path.abspath(d) for d in args.overlay], args.binary, args.sources)
+                    [os.path.abspath(d) for d in args.overlay], args.binary, args.sources,
+                    args.remove)
     except BuildError as e:
         sys.stderr.write("mkimage: %s\n" % e)
         return 1

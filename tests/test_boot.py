@@ -58,11 +58,13 @@ def images(tmp_path_factory):
     built = {}
     base = tmp_path_factory.mktemp("images")
 
-    def get(name, overlay=None, binaries=()):
+    def get(name, overlay=None, binaries=(), remove=()):
         if name not in built:
             extra = []
             for host, path in binaries:
                 extra += ["--binary", "%s=%s" % (host, path)]
+            for path in remove:
+                extra += ["--remove", path]
             built[name] = build_image(base / (name + ".cpio"), [overlay] if overlay else [],
                                       extra=extra)
         return built[name]
@@ -443,6 +445,46 @@ def test_broken_service_file_is_named_and_the_rest_boots_then_halt(images, boot,
     vm.expect("reboot: System halted", timeout=120)
     assert vm.alive()
     assert_reverse_order(stop_order(vm, since), DEMO_EDGES)
+
+
+# A Buildroot-style /etc/inittab, with no /etc/svinit.d: switching from busybox init is
+# changing /sbin/init. sysinit mounts a tmpfs on /run (over svinit's socket and pid dir),
+# and the usual shutdown entry unmounts everything, /proc included.
+BUSYBOX_INITTAB = """\
+::sysinit:/bin/mount -t proc proc /proc
+::sysinit:/bin/mount -t sysfs sysfs /sys
+::sysinit:/bin/mount -t devtmpfs devtmpfs /dev
+::sysinit:/bin/mount -t tmpfs -o mode=0755 tmpfs /run
+::sysinit:/bin/hostname -F /etc/hostname
+::respawn:/sbin/syslogd -n
+::askfirst:-/bin/sh
+::ctrlaltdel:/sbin/reboot
+::shutdown:/bin/umount -a -r
+"""
+
+
+def test_busybox_inittab_boots_and_powers_off(images, boot, tmp_path):
+    overlay = tmp_path / "overlay"
+    write(overlay, "etc/inittab", BUSYBOX_INITTAB)
+    vm = boot(images("inittab", overlay, remove=["etc/svinit.d"]))
+    vm.expect("Please press Enter to activate this console.")
+    vm.sendline("")
+    at_shell(vm)
+    # The control socket was made again once the tmpfs hid it; the entries ran in order.
+    out = vm.run("NO_COLOR=1 ctl status")
+    assert "Requested:  inittab: started" in out, out
+    assert vm.run("pidof syslogd").split(), vm.tail(20)
+    assert vm.run("hostname").strip() == "demo"
+    assert "cannot read services dir" not in vm.transcript()
+    since = len(vm.transcript())
+    vm.sendline("poweroff")
+    assert vm.wait_exit(120) == 0
+    out = vm.transcript()[since:]
+    assert "reboot: Power down" in out, out
+    assert "svinit: running the inittab's shutdown entries" in out, out
+    assert "can't ask oneit" not in out and "Traceback" not in out, out
+    # The console shell ignores SIGTERM: busybox's 1 s, not a 10 s stop timeout.
+    assert "stop timed out after 10s" not in out, out
 
 
 def test_failing_boot_drops_to_the_recovery_shell(images, boot, tmp_path):

@@ -129,6 +129,10 @@ def test_realistic_inittab_service_settings(tmp_path):
     respawn = descs["inittab.10.respawn.ttyS0"]
     assert (respawn.restart_delay, respawn.restart_limit_count) == (1.0, 0)
     assert descs["inittab.2.sysinit"].start_timeout == 0
+    # An askfirst prompt waits for Enter as long as it takes (busybox too); a getty's start
+    # is its exec, which has the usual timeout.
+    assert descs["inittab.11.askfirst.tty1"].start_timeout == 0
+    assert respawn.start_timeout == 60
     assert descs["inittab.2.sysinit"].options == {"shares-console"}
     assert respawn.options == set()
     assert respawn.working_dir == "/"

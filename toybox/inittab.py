@@ -144,6 +144,10 @@ def convert_text(text, path, environ=None):
             d.restart_limit_count = 0
             d.smooth_recovery = True
             d.askfirst = action == "askfirst"
+            if d.askfirst:
+                # Starting until someone presses Enter, which may be never: busybox
+                # waits for ever; a start-timeout would kill the prompt and ask again.
+                d.start_timeout = 0.0
         else:
             d.type = "scripted"
             d.restart = "no"

@@ -711,10 +711,11 @@ class Daemon:
         they ran is left out with a warning, not a reason to drop what runs."""
         from toybox import svcfile
         descs, errors = {}, {}
+        dir_error = None
         try:
             descs, errors = svcfile.load_dir(self.cfg.services_dir, self.environ, lenient=running)
         except svcfile.LoadError as e:
-            self.log(str(e))
+            dir_error = e
         for name in sorted(errors):
             self.log(str(errors[name]))
         self.load_errors = {name: str(err) for name, err in errors.items()}
@@ -738,6 +739,9 @@ class Daemon:
             self.inittab_names = [inittab.NAME] if inittab.NAME in idescs else []
         else:
             self.inittab_names = []
+        if dir_error is not None and (path is None or os.path.exists(self.cfg.services_dir)):
+            # No services dir beside an inittab is busybox init's layout, not a mistake.
+            self.log(str(dir_error))
         for name in sorted(descs):
             self.sset.add(descs[name])
         for svc in self.sset.services.values():
