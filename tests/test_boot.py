@@ -4,7 +4,8 @@ One boot per scenario group (a software-emulated boot takes seconds): the demo, 
 by `./build.sh run` as a user does (services, ctl, httpd, svinit killed and frozen,
 poweroff); `single` then reboot;
 a broken service file then halt; a failing boot and the recovery shell; services
-chosen on the kernel command line; toybox's own oneit as PID 1. Every VM is
+chosen on the kernel command line; a busybox inittab instead of service files; toybox's
+own oneit as PID 1. Every VM is
 killed by PID when its test or group ends; a failing test prints the console.
 """
 import json
