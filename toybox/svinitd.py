@@ -632,6 +632,11 @@ class Daemon:
         can't say starts-rwfs). Two lstat calls."""
         hidden = [what for what, holder in (("control socket", self.server), ("pid dir", self.piddir))
                   if holder is not None and holder.hidden()]
+        if hidden and any(s.state == STARTING and "starts-rwfs" in s.desc.options
+                          for s in self.sset.services.values()):
+            # A starts-rwfs service running beside this one made the mount (the demo's
+            # mount-run beside hostname): it makes them again when it is done, once.
+            return
         if hidden:
             self.log("%s: %s hidden (a mount over it?): made again" % (svc.name, " and ".join(hidden)))
             self.reopen()
