@@ -507,3 +507,21 @@ def test_reopen_keeps_serving(server):
     s.close()
     assert stat.S_IMODE(os.stat(server.path).st_mode) == 0o600
     assert ask(server.path, "echo")["ok"] is True
+
+
+def test_reopen_serves_the_connections_waiting_to_be_accepted(server):
+    # A ctl that connects just as a boot mounts /run (starts-rwfs): its connection waits in
+    # the old socket's queue, and must be served, not reset with it.
+    a = connect(server.path)
+    time.sleep(0.3)                         # accepted by now
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        a.sendall(protocol.line(protocol.request("reopen")))
+        b = connect(server.path)            # queued: the server is stopped
+        b.sendall(protocol.line(protocol.request("echo")))
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    assert read_reply(a)["ok"] is True
+    assert read_reply(b)["ok"] is True
+    a.close()
+    b.close()

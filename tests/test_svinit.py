@@ -1091,6 +1091,22 @@ def test_a_pid_dir_replaced_by_a_one_shot_command_is_made_again(svinit):
     assert "control socket" not in sv.stderr()
 
 
+def test_a_starts_rwfs_service_under_way_makes_them_again_alone(svinit):
+    # The demo's mount-run runs beside hostname: the one-shot that ends first must not
+    # make the pid dir again too (every state file rewritten twice at each boot).
+    sv = svinit({"boot": "type = internal\ndepends-on: rw\ndepends-on: quick\n",
+                 "rw": scripted("mv @ROOT@/pid @ROOT@/pid.old; mkdir @ROOT@/pid; "
+                                "touch @ROOT@/moved; sleep 0.5") + "options = starts-rwfs\n",
+                 "quick": scripted("while [ ! -e @ROOT@/moved ]; do sleep 0.01; done")})
+    # From the log, not the socket: a request in the old socket's queue as it is made
+    # again is reset.
+    sv.wait_for(lambda: "svinit: boot: started" in sv.stderr(), what="boot")
+    err = sv.stderr()
+    assert "hidden" not in err, err
+    assert err.count("made again") == 1 and "svinit: rw: starts-rwfs: control socket and pid " \
+        "dir made again\n" in err, err
+
+
 def test_sigquit_without_a_restart_entry_is_logged_and_ignored(svinit):
     # busybox's "restart init" signal: its default action would kill svinit (core dump).
     sv = svinit({"boot": SLEEP})

@@ -146,8 +146,11 @@ class ControlServer:
     def reopen(self):
         """Make the socket file again: after a file system was mounted over its directory.
 
-        Connections in progress are kept. The old file (hidden under the mount, or
-        gone) is left alone."""
+        Connections in progress are kept, and those waiting to be accepted are taken
+        first: closed with the old socket, they would be reset (a `ctl` typed as a boot
+        mounts /run). The old file (hidden under the mount, or gone) is left alone."""
+        if self.listener is not None and self.accept_paused is None:
+            self._on_listener(0)
         self._close_listener()
         self._ident = None
         self._open()
