@@ -33,11 +33,9 @@ KEEP = {getattr(_signal, name) for name in (
 TERMINAL_STOPS = (_signal.SIGTTIN, _signal.SIGTTOU)
 JOB_STOPS = (_signal.SIGTSTP, _signal.SIGTTIN, _signal.SIGTTOU)   # a terminal's stops of a job
 STOP = (_signal.SIGTERM, _signal.SIGINT, _signal.SIGQUIT)
-# busybox init's signals, and systemd's SIGRTMIN+3/4/5 as well.
+# busybox init's signals, and the other inits' too.
 PID1_ACTIONS = {_signal.SIGUSR1: "halt", _signal.SIGUSR2: "poweroff",
-                _signal.SIGTERM: "reboot", _signal.SIGINT: "reboot", _signal.SIGPWR: "halt",
-                _signal.SIGRTMIN + 3: "halt", _signal.SIGRTMIN + 4: "poweroff",
-                _signal.SIGRTMIN + 5: "reboot"}
+                _signal.SIGTERM: "reboot", _signal.SIGINT: "reboot", **oneitwire.OTHER_INIT_SIGNALS}
 ACTION_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 ASK_WAIT = 90.0         # how long the service manager may take to stop everything
 

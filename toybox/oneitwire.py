@@ -21,6 +21,14 @@ halt, power-off and reboot signals on to the child; a child done with its shutdo
 sends it SIGTERM instead, which oneit passes back, and then exits: oneit exits with
 its status.
 """
+import _signal
+
+# The other inits' signals for halt, power off and reboot, which both take besides oneit's
+# own (USR1, USR2, TERM): busybox's SIGPWR, and systemd's SIGRTMIN+3/4/5 (a container
+# image's STOPSIGNAL, which a container-mode oneit passes on).
+OTHER_INIT_SIGNALS = {_signal.SIGPWR: "halt", _signal.SIGRTMIN + 3: "halt",
+                      _signal.SIGRTMIN + 4: "poweroff", _signal.SIGRTMIN + 5: "reboot"}
+
 REPORT_FD = 3
 ENV_FORMAT = "ONEIT_REPORT_FORMAT"
 FORMAT_PID = "pid"               # 4-byte records (toybox compatible)

@@ -49,12 +49,8 @@ REPORT_WAIT = 2.0       # seconds to wait for oneit's record of a watched proces
 POLL_INTERVAL = 0.5     # seconds between looks at /proc for a process without a pidfd
 LOG_BUFFER_MAX = 1024 * 1024
 # The signals svinit handles: through the wakeup pipe, blocked but while the loop waits.
-# Besides oneit's, the other inits' signals for the same requests: busybox's SIGPWR, and
-# systemd's SIGRTMIN+3/4/5 (a container image's STOPSIGNAL, which oneit passes on).
-OTHER_SHUTDOWN_SIGNALS = {_signal.SIGPWR: "halt", _signal.SIGRTMIN + 3: "halt",
-                          _signal.SIGRTMIN + 4: "poweroff", _signal.SIGRTMIN + 5: "reboot"}
 HANDLED = (_signal.SIGCHLD, _signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP, _signal.SIGQUIT,
-           _signal.SIGUSR1, _signal.SIGUSR2) + tuple(OTHER_SHUTDOWN_SIGNALS)
+           _signal.SIGUSR1, _signal.SIGUSR2) + tuple(oneitwire.OTHER_INIT_SIGNALS)
 SHUTDOWN_SIGNALS = {"halt": _signal.SIGUSR1, "poweroff": _signal.SIGUSR2, "reboot": _signal.SIGTERM}
 HOWS = ("halt", "poweroff", "reboot")
 ENDING_WAIT = 5.0       # seconds a container's oneit gets to pass our SIGTERM back
@@ -939,8 +935,8 @@ class Daemon:
                 self.reopen()
             elif sig == _signal.SIGQUIT:
                 self.restart_init()
-            elif sig in OTHER_SHUTDOWN_SIGNALS:
-                self.request_shutdown(OTHER_SHUTDOWN_SIGNALS[sig])
+            elif sig in oneitwire.OTHER_INIT_SIGNALS:
+                self.request_shutdown(oneitwire.OTHER_INIT_SIGNALS[sig])
 
     def restart_init(self):
         """SIGQUIT, busybox init's "restart init". A container's oneit forwards it as a stop
