@@ -190,14 +190,8 @@ def cmd_reload(daemon, svc, req, reply):
                                    protocol.E_FAILED, service=svc.status()))
         return
     if not same_deps:
-        # The set had no cycle when it loaded: one now goes through this service. It would
-        # leave it and what it waits for starting (or stopping) for good.
-        descs = {s.name: s.desc for s in daemon.sset.services.values()}
-        descs[svc.name] = new
-        cycles = {}
-        svcfile.find_cycles(descs, cycles)
-        if cycles:
-            why = cycles.get(svc.name) or cycles[sorted(cycles)[0]]
+        why = _cycle_through(daemon, svc.name, new)
+        if why is not None:
             reply(protocol.reply_error(str(why), protocol.E_FAILED, service=svc.status()))
             return
     if new.type != old.type:
@@ -217,6 +211,20 @@ def cmd_reload(daemon, svc, req, reply):
             daemon.sset.link(svc)
     daemon.log("%s: reloaded %s" % (svc.name, new.file))
     reply(protocol.reply_ok(service=svc.status()))
+
+
+def _cycle_through(daemon, name, desc):
+    """The dependency cycle (a LoadError) the loaded set would have with desc for service
+    name's description, or None. The set had none when it loaded: one now goes through
+    that service, and would leave it and what it waits for starting (or stopping) for good."""
+    from toybox import svcfile
+    descs = {s.name: s.desc for s in daemon.sset.services.values()}
+    descs[name] = desc
+    cycles = {}
+    svcfile.find_cycles(descs, cycles)
+    if not cycles:
+        return None
+    return cycles.get(name) or cycles[sorted(cycles)[0]]
 
 
 def cmd_log(daemon, svc, req, reply):
@@ -242,14 +250,9 @@ def _enabling_service(daemon, svc, req, reply):
         reply(protocol.reply_error('%s: "from" must be a service name' % req["cmd"],
                                    protocol.E_BAD_REQUEST))
         return None
-    frm = daemon.sset.get(name)
-    if frm is None:
-        frm, err = daemon.load_more(name)
-        if err is not None:
-            reply(protocol.reply_error("%s: can't load: %s" % (name, err), protocol.E_FAILED))
-            return None
-    if frm is None:
-        reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
+    frm, error = daemon.requested_service(name)
+    if error is not None:
+        reply(error)
         return None
     if frm is svc:
         reply(protocol.reply_error("%s: a service can't wait for itself" % name, protocol.E_REFUSED))
@@ -273,7 +276,6 @@ def _soft_edge(frm, svc):
 def cmd_enable(daemon, svc, req, reply):
     """As `dinitctl enable`: FROM (boot) waits for NAME from now on, and at every boot
     after (a link in FROM's waits-for.d); NAME starts if FROM is up."""
-    from toybox import svcfile
     if _busy(daemon, reply):
         return
     got = _enabling_service(daemon, svc, req, reply)
@@ -282,15 +284,12 @@ def cmd_enable(daemon, svc, req, reply):
     frm, dirs = got
     desc = frm.desc
     if svc.name not in desc.waits_for:
-        descs = {s.name: s.desc for s in daemon.sset.services.values()}
-        cycles = {}
         desc.waits_for.append(svc.name)
         try:
-            svcfile.find_cycles(descs, cycles)
+            why = _cycle_through(daemon, frm.name, desc)
         finally:
             desc.waits_for.pop()
-        if cycles:
-            why = cycles.get(frm.name) or cycles[sorted(cycles)[0]]
+        if why is not None:
             reply(protocol.reply_error("%s: can't be enabled from %s: %s" % (svc.name, frm.name, why),
                                        protocol.E_REFUSED, service=svc.status()))
             return

@@ -655,6 +655,19 @@ class Daemon:
             svc, _err = self.load_more(name)
         return svc
 
+    def requested_service(self, name, add=True):
+        """A control request's service `name`: (its Service, None), or (None, the error
+        reply: its file has errors, or it has none). add=False only looks at the file of a
+        service not loaded (see load_more)."""
+        svc = self.sset.get(name)
+        if svc is None:
+            svc, err = self.load_more(name, add)
+            if err is not None:
+                return None, protocol.reply_error("%s: can't load: %s" % (name, err), protocol.E_FAILED)
+        if svc is None:
+            return None, protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE)
+        return svc, None
+
     def load_more(self, name, add=True):
         """Load service `name` (and what it needs) from the services dir after start-up:
         (its Service, None); (None, the LoadError that keeps it out); (None, None) if it
@@ -1074,16 +1087,11 @@ class Daemon:
         if not name:
             reply(protocol.reply_error('%s: a "name" string is needed' % cmd, protocol.E_BAD_REQUEST))
             return
-        svc = self.sset.get(name)
-        if svc is None:
-            # start and the like load a service added after start-up; the others only say
-            # what is wrong with its file, if anything.
-            svc, err = self.load_more(name, add=cmd in ("start", "wake", "reload", "restart", "enable"))
-            if err is not None:
-                reply(protocol.reply_error("%s: can't load: %s" % (name, err), protocol.E_FAILED))
-                return
-        if svc is None:
-            reply(protocol.reply_error("%s: no such service" % name, protocol.E_UNKNOWN_SERVICE))
+        # start and the like load a service added after start-up; the others only say what
+        # is wrong with its file, if anything.
+        svc, error = self.requested_service(name, cmd in ("start", "wake", "reload", "restart", "enable"))
+        if error is not None:
+            reply(error)
             return
         handler(self, svc, req, reply)
         self.sset.process_queues()
