@@ -76,8 +76,18 @@ class Launch:
 SHELL = "/bin/sh"
 
 
-def shell_argv(path, argv):
-    return [SHELL, path] + list(argv[1:])
+def _or_sh(run, path, argv):
+    """run(path, argv); for a file the kernel can't run (ENOEXEC), run(/bin/sh, [/bin/sh,
+    path, ARGS...]). Raises the first error if both fail."""
+    try:
+        return run(path, argv)
+    except OSError as e:
+        if e.errno != errno.ENOEXEC:
+            raise
+        try:
+            return run(SHELL, [SHELL, path] + list(argv[1:]))
+        except OSError:
+            raise e from None
 
 
 def find_program(name, env):
@@ -140,15 +150,7 @@ def _posix_spawn(launch, path):
             return os.posix_spawn(program, argv, launch.env, file_actions=actions,
                                   setsid=True, setsigdef=CATCHABLE, setsigmask=())
         try:
-            try:
-                return go(path, launch.argv)
-            except OSError as e:
-                if e.errno != errno.ENOEXEC:
-                    raise
-                try:
-                    return go(SHELL, shell_argv(path, launch.argv))
-                except OSError:
-                    raise e from None
+            return _or_sh(go, path, launch.argv)
         except OSError as e:
             if launch.tty is not None:
                 return None      # the open of the tty, or the exec: _fork_exec tells which
@@ -186,15 +188,7 @@ def _default_signals():
 def execve_or_sh(path, argv, env):
     """execve(2); for a file the kernel can't run (ENOEXEC), /bin/sh FILE ARGS, as
     execvp(3) does. Raises the first error if both fail."""
-    try:
-        os.execve(path, argv, env)
-    except OSError as e:
-        if e.errno != errno.ENOEXEC:
-            raise
-        try:
-            os.execve(SHELL, shell_argv(path, argv), env)
-        except OSError:
-            raise e from None
+    _or_sh(lambda program, args: os.execve(program, args, env), path, argv)
 
 
 def exec_in_place(argv, exec_path, env):

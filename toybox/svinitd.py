@@ -884,9 +884,7 @@ class Daemon:
         self.log("all services stopped")
         self.exit_code = 0
         if how == "restart":
-            from toybox import inittab
-            entries = inittab.ordered(self.inittab_descs, "restart")
-            self.restart_entry = entries[0] if entries else None
+            self.restart_entry = self.inittab_restart_entry()
             return
         if how not in SHUTDOWN_SIGNALS or self.oneit_pid is None:
             return
@@ -962,15 +960,19 @@ class Daemon:
         if self.sset.shutting_down:
             self.log("SIGQUIT: ignored: a shutdown is under way")
             return
-        from toybox import inittab
-        entries = inittab.ordered(self.inittab_descs, "restart")
-        if not entries:
+        d = self.inittab_restart_entry()
+        if d is None:
             self.log("SIGQUIT (busybox's restart init): ignored: the inittab has no restart entry")
             return
-        d = entries[0]
         self.log("SIGQUIT: restart: stopping all services, then exec %s (%s:%d)"
                  % (" ".join(d.command), d.file, d.inittab_line))
         self.request_shutdown("restart")
+
+    def inittab_restart_entry(self):
+        """The inittab's first restart entry (what SIGQUIT execs), or None."""
+        from toybox import inittab
+        entries = inittab.ordered(self.inittab_descs, "restart")
+        return entries[0] if entries else None
 
     def exec_restart(self):
         """Become the inittab's restart entry. The PID stays oneit's child, and keeps
