@@ -233,11 +233,21 @@ class PidDir:
         return found
 
     def prepare(self):
-        """Create the directory (after a restart its files are svinit's state: kept)."""
+        """Create the directory (after a restart its files are svinit's state: kept), and
+        take it as the one hidden() compares with: its caller writes every file there."""
+        if not self._make():
+            return False
+        try:
+            st = os.lstat(self.path)
+        except OSError as e:
+            self._failed(self.path, e)
+            return False
+        self.ident = (st.st_dev, st.st_ino)
+        return True
+
+    def _make(self):
         try:
             os.makedirs(self.services, 0o755, exist_ok=True)
-            st = os.lstat(self.path)
-            self.ident = (st.st_dev, st.st_ino)
             return True
         except OSError as e:
             self._failed(self.path, e)
@@ -268,8 +278,9 @@ class PidDir:
                 return
             except FileNotFoundError as e:
                 # A file system mounted over the directory (a tmpfs on /run at boot)
-                # hid it: make it again, once.
-                if not (again and self.prepare()):
+                # hid it: make it again, once, for this file. Not prepare(): hidden()
+                # still says so, and the daemon writes all the other files again.
+                if not (again and self._make()):
                     self._failed(path, e)
                     return
             except OSError as e:
